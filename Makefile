@@ -1,0 +1,41 @@
+# penhub — see README.md. `make help` lists the targets.
+GO      ?= go
+BIN     := bin/penhub
+PKGS    := ./...
+# Fuzz targets: package:FuzzName. `make fuzz` runs each for FUZZTIME.
+FUZZ_TARGETS ?= $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r grep -ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/func //' | sort -u)
+FUZZTIME ?= 60s
+
+.PHONY: help build run test test-short fuzz fuzz-short bench chaos vet clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build the static penhub binary into bin/
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/penhub
+
+run: build ## start the 3-node dev cluster (penhub dev) in the foreground until Ctrl-C
+	./$(BIN) dev
+
+vet: ## go vet and gofmt check
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+
+test: vet build ## vet, then every test with the race detector, plus a short fuzz pass
+	$(GO) test -race -timeout 25m $(PKGS)
+	$(MAKE) fuzz-short
+
+fuzz-short: ## run every fuzz target for 10 s
+	@./scripts/fuzz.sh 10s
+
+fuzz: ## run every fuzz target for FUZZTIME (default 60s)
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+bench: build ## go benchmarks and the penhub bench scenarios
+	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
+
+chaos: build ## long failure tests (kill -9, partitions) against real processes and containers
+	PENHUB_LONG=1 $(GO) test -race -timeout 60m -run 'Chaos|Long' $(PKGS)
+
+clean: ## remove build output
+	rm -rf bin
