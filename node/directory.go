@@ -1,0 +1,235 @@
+package node
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/penhub/penhub/consensus/ledger"
+	"github.com/penhub/penhub/crypto"
+	"github.com/penhub/penhub/schema"
+)
+
+type directoryView struct {
+	HubID       string          `json:"hub_id"`
+	Secretariat string          `json:"secretariat"`
+	Authorities []authorityView `json:"authorities"`
+	Nodes       []nodeView      `json:"nodes"`
+}
+
+type authorityView struct {
+	ID     string    `json:"id"`
+	Node   string    `json:"node"`
+	Status string    `json:"status"`
+	Keys   []keyView `json:"keys"`
+}
+
+type keyView struct {
+	SignKeyID   string `json:"sign_key_id"`
+	KEMKeyID    string `json:"kem_key_id"`
+	Fingerprint string `json:"fingerprint"`
+	From        uint64 `json:"from"`
+	To          uint64 `json:"to,omitempty"`
+}
+
+type nodeView struct {
+	ID             string `json:"id"`
+	API            string `json:"api"`
+	Raft           string `json:"raft"`
+	TLSFingerprint string `json:"tls_fingerprint"`
+	Voter          bool   `json:"voter"`
+	Removed        bool   `json:"removed,omitempty"`
+}
+
+func (n *Node) getDirectory(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	d := n.ledger().Directory()
+	v := directoryView{HubID: n.cfg.HubID, Secretariat: d.Policy.Secretariat, Authorities: []authorityView{}, Nodes: []nodeView{}}
+	ids := make([]string, 0, len(d.Authorities))
+	for id := range d.Authorities {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := d.Authorities[id]
+		av := authorityView{ID: a.ID, Node: a.Node, Status: a.Status}
+		for _, k := range a.Keys {
+			pk := crypto.PublicKeys{ID: a.ID, SignKey: k.Sign, KEMKey: k.KEM}
+			av.Keys = append(av.Keys, keyView{SignKeyID: k.Sign.ID().String(), KEMKeyID: k.KEM.ID().String(), Fingerprint: pk.Fingerprint(), From: k.From, To: k.To})
+		}
+		v.Authorities = append(v.Authorities, av)
+	}
+	for _, id := range d.NodeIDs() {
+		nd, _ := d.Node(id)
+		v.Nodes = append(v.Nodes, nodeView{ID: nd.ID, API: nd.API, Raft: nd.Raft, TLSFingerprint: nd.TLSFingerprint, Voter: nd.Voter, Removed: nd.Removed})
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// proposeDirectory signs a directory operation with signers and proposes it.
+func (n *Node) proposeDirectory(w http.ResponseWriter, r *http.Request, op string, author string, body any, signers ...crypto.Signer) (uint64, *apiError) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return 0, errorf(http.StatusInternalServerError, codeInternal, "encoding directory entry: "+err.Error())
+	}
+	var id [16]byte
+	if _, err := n.rand.Read(id[:]); err != nil {
+		return 0, errorf(http.StatusInternalServerError, codeInternal, "drawing entry id: "+err.Error())
+	}
+	hdr := crypto.Header{Kind: crypto.KindDirectory, HubID: n.hubID, EntryID: id, CreatedMS: n.now().UnixMilli(), Author: author, Subtype: op}
+	env, err := crypto.SignPlain(n.rand, hdr, raw, signers...)
+	if err != nil {
+		return 0, errorf(http.StatusInternalServerError, codeInternal, "signing directory entry: "+err.Error())
+	}
+	applied, err := n.cons.Propose(r.Context(), env)
+	if err != nil {
+		return 0, proposeError(err)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": uuid.UUID(id).String(), "index": applied.Index, "op": op})
+	return applied.Index, nil
+}
+
+// secretariat returns the secretariat's signer when c is its focal point on this node.
+func (n *Node) secretariat(c caller) (crypto.Signer, *apiError) {
+	d := n.ledger().Directory()
+	if c.Role != "focal_point" || c.Authority == "" || c.Authority != d.Policy.Secretariat {
+		return crypto.Signer{}, errorf(http.StatusForbidden, codeForbidden, "only the secretariat's focal point may change the directory this way")
+	}
+	id, ok := n.keyring.Current(c.Authority)
+	if !ok {
+		return crypto.Signer{}, errorf(http.StatusForbidden, codeForbidden, "the secretariat's key is not on this node")
+	}
+	return crypto.Signer{ID: c.Authority, Key: id.Sign}, nil
+}
+
+func (n *Node) admitAuthority(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	signer, e := n.secretariat(c)
+	if e != nil {
+		return e
+	}
+	var req struct {
+		ID         string `json:"id"`
+		Node       string `json:"node"`
+		PublicKeys string `json:"public_keys"`
+	}
+	if e := decodeStrict(requestBody(r), &req); e != nil {
+		return e
+	}
+	var fields []schema.FieldError
+	if !schema.ValidAuthorityID(req.ID) {
+		fields = append(fields, schema.FieldError{Field: "id", Code: "authority_id", Problem: fmt.Sprintf("%q is not an authority id (DE, NL-CUSTOMS, INT-INCB)", req.ID)})
+	}
+	d := n.ledger().Directory()
+	if _, ok := d.Authority(req.ID); ok {
+		fields = append(fields, schema.FieldError{Field: "id", Code: "duplicate", Problem: fmt.Sprintf("authority %q already exists", req.ID)})
+	}
+	if nd, ok := d.Node(req.Node); !ok || nd.Removed {
+		fields = append(fields, schema.FieldError{Field: "node", Code: "unknown_node", Problem: fmt.Sprintf("node %q is not in the directory", req.Node)})
+	}
+	pk, err := crypto.ParsePublicFile([]byte(req.PublicKeys))
+	if err != nil {
+		fields = append(fields, schema.FieldError{Field: "public_keys", Code: "public_keys", Problem: "not a valid self-signed public key file: " + err.Error()})
+	} else if pk.ID != req.ID {
+		fields = append(fields, schema.FieldError{Field: "public_keys", Code: "public_keys", Problem: fmt.Sprintf("the key file is for %q, not %q", pk.ID, req.ID)})
+	}
+	if len(fields) > 0 {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: problemCount(len(fields), "admission"), Fields: fields}
+	}
+	body := ledger.AdmitBody{Authority: ledger.AuthorityRecord{ID: req.ID, Node: req.Node, SignKey: pk.SignKey.Bytes(), KEMKey: pk.KEMKey.Bytes()}}
+	_, e = n.proposeDirectory(w, r, ledger.OpAdmitAuthority, signer.ID, body, signer)
+	return e
+}
+
+// rotateAuthority generates new keys for an authority hosted here, stores them
+// (fsynced) in the keyring, proposes the rotation signed by the old and the
+// new keys, and makes the new keys current once the log has accepted them.
+// The old private keys stay in the keyring to open old notices.
+func (n *Node) rotateAuthority(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	target := r.PathValue("id")
+	d := n.ledger().Directory()
+	a, ok := d.Authority(target)
+	if !ok || !a.Active() {
+		return errorf(http.StatusNotFound, codeNotFound, fmt.Sprintf("no active authority %q", target))
+	}
+	allowed := (c.Role == "focal_point" && c.Authority == target) || (c.Role == "admin" && a.Node == n.cfg.NodeID)
+	if !allowed {
+		return errorf(http.StatusForbidden, codeForbidden, "only the authority's focal point or its home node's admin may rotate its keys")
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if body := requestBody(r); len(strings.TrimSpace(string(body))) > 0 {
+		if e := decodeStrict(body, &req); e != nil {
+			return e
+		}
+	}
+	old, ok := n.keyring.Current(target)
+	if !ok {
+		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("the keys of %q are not on this node", target))
+	}
+	next, err := crypto.GenerateIdentity(n.rand, target)
+	if err != nil {
+		return errorf(http.StatusInternalServerError, codeInternal, "generating keys: "+err.Error())
+	}
+	if err := n.keyring.Add(next); err != nil {
+		return errorf(http.StatusInternalServerError, codeInternal, "storing new keys: "+err.Error())
+	}
+	// Add may make the new identity current; the old one stays current until
+	// the rotation is committed.
+	if err := n.keyring.SetCurrent(target, old.Sign.ID()); err != nil {
+		return errorf(http.StatusInternalServerError, codeInternal, "keeping old keys current: "+err.Error())
+	}
+	body := ledger.RotateBody{ID: target, SignKey: next.Sign.Public().Bytes(), KEMKey: next.KEM.Public().Bytes(), Reason: req.Reason}
+	if _, e := n.proposeDirectory(w, r, ledger.OpRotateKeys, target, body,
+		crypto.Signer{ID: target, Key: old.Sign}, crypto.Signer{ID: target, Key: next.Sign}); e != nil {
+		return e
+	}
+	if err := n.keyring.SetCurrent(target, next.Sign.ID()); err != nil {
+		n.log.Error("rotation committed but switching the keyring failed; restart the node", "err", err)
+	}
+	n.log.Info("authority keys rotated", "authority", target, "sign_key", next.Sign.ID().String(), "at", time.Now().UTC().Format(time.RFC3339))
+	return nil
+}
+
+func (n *Node) revokeAuthority(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	signer, e := n.secretariat(c)
+	if e != nil {
+		return e
+	}
+	target := r.PathValue("id")
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if e := decodeStrict(requestBody(r), &req); e != nil {
+		return e
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: "1 problem in the revocation",
+			Fields: []schema.FieldError{{Field: "reason", Code: "required", Problem: "say why the authority is revoked"}}}
+	}
+	if a, ok := n.ledger().Directory().Authority(target); !ok || !a.Active() {
+		return errorf(http.StatusNotFound, codeNotFound, fmt.Sprintf("no active authority %q", target))
+	}
+	_, e = n.proposeDirectory(w, r, ledger.OpRevokeAuthority, signer.ID, ledger.RevokeBody{ID: target, Reason: req.Reason}, signer)
+	return e
+}
+
+// decodeStrict decodes a small JSON request body: unknown fields, wrong types
+// and trailing data are 400 bad_request.
+func decodeStrict(body []byte, v any) *apiError {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(http.StatusBadRequest, codeBadRequest, "malformed JSON: "+err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf(http.StatusBadRequest, codeBadRequest, "malformed JSON: trailing data after the object")
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/penhub/penhub/crypto"
+	"github.com/penhub/penhub/node/feed"
+)
+
+// feedSource implements feed.Source over the ledger and the keyring.
+type feedSource struct{ n *Node }
+
+var _ feed.Source = feedSource{}
+
+func (s feedSource) Changed() (uint64, <-chan struct{}) { return s.n.ledger().Changed() }
+
+// View returns entry index as authority sees it, or nil when it may not read
+// it. Notices, responses and receipts are decrypted (once per authority, then
+// cached); directory entries are public to every member.
+func (s feedSource) View(ctx context.Context, index uint64, authority string) (*feed.Message, error) {
+	n := s.n
+	entry, err := n.ledger().Entry(index)
+	if err != nil {
+		return nil, fmt.Errorf("reading entry %d: %w", index, err)
+	}
+	env, err := crypto.Parse(entry.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("parsing entry %d: %w", index, err)
+	}
+	m := &feed.Message{
+		Index:      index,
+		ID:         uuid.UUID(env.EntryID).String(),
+		Kind:       kindName(env.Kind),
+		Sender:     env.Author,
+		Recipients: env.Recipients,
+		CreatedAt:  time.UnixMilli(env.CreatedMS).UTC().Format(time.RFC3339Nano),
+		Reference:  entry.Reference,
+	}
+	switch env.Kind {
+	case crypto.KindDirectory:
+		m.Type = env.Subtype
+		m.Body = json.RawMessage(env.Body)
+		return m, nil
+	case crypto.KindCosignature:
+		return nil, nil
+	}
+	if env.Author != authority && !slices.Contains(env.Recipients, authority) {
+		return nil, nil
+	}
+	plain, err := n.open(index, env, authority)
+	if err != nil {
+		// Not openable here (key destroyed, or not hosted): nothing to show.
+		return nil, nil
+	}
+	switch env.Kind {
+	case crypto.KindNotice:
+		var p noticePlain
+		if json.Unmarshal(plain, &p) != nil {
+			return nil, nil
+		}
+		m.Type = env.Subtype
+		m.Body = p.Body
+		m.Handling = handlingName(env.Handling)
+		m.Substances, m.Countries, m.Category = bodyFacets(p.Body)
+	case crypto.KindResponse, crypto.KindReceipt:
+		m.NoticeID = uuid.UUID(env.RefID).String()
+		if env.Kind == crypto.KindResponse {
+			var p responsePlain
+			if json.Unmarshal(plain, &p) != nil {
+				return nil, nil
+			}
+			m.Type = p.Decision
+			p.ClientID = ""
+			m.Body, _ = json.Marshal(p)
+		} else {
+			m.Type = "read"
+			m.Body = plain
+		}
+		// Responses and receipts inherit the notice's handling (H2 stays off partner feeds).
+		if ref, err := n.ledger().EntryByID(env.RefID); err == nil {
+			if nenv, err := crypto.Parse(ref.Raw); err == nil {
+				m.Handling = handlingName(nenv.Handling)
+			}
+		}
+	}
+	return m, nil
+}
+
+// bodyFacets walks a notice body for the feed filters: substance names and CAS
+// numbers, country codes, and the incident category.
+func bodyFacets(body json.RawMessage) (substances, countries []string, category string) {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil, nil, ""
+	}
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				walk(k, x)
+			}
+		case []any:
+			for _, x := range t {
+				walk(key, x)
+			}
+		case string:
+			switch key {
+			case "substance", "cas":
+				substances = append(substances, t)
+			case "country", "delivery_country", "route":
+				countries = append(countries, t)
+			case "category":
+				category = t
+			}
+		}
+	}
+	walk("", v)
+	slices.Sort(substances)
+	slices.Sort(countries)
+	return slices.Compact(substances), slices.Compact(countries), category
+}
+
+// serveFeed authenticates (done by the router), parses since and filters and
+// hands the connection to the feed hub.
+func (n *Node) serveFeed(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	q := r.URL.Query()
+	var since *uint64
+	if s := q.Get("since"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 63)
+		if err != nil {
+			return errorf(http.StatusBadRequest, codeBadRequest, "since: must be a log index")
+		}
+		since = &v
+	}
+	filter, err := feed.ParseFilter(q)
+	if err != nil {
+		return errorf(http.StatusBadRequest, codeBadRequest, err.Error())
+	}
+	if c.Authority == "" {
+		return errorf(http.StatusForbidden, codeForbidden, "this token has no authority")
+	}
+	// The websocket lives beyond the API's request timeout.
+	r = r.WithContext(context.WithoutCancel(r.Context()))
+	n.feed.ServeWS(w, r, feed.Subscriber{Authority: c.Authority, Partner: c.Role == "partner", Filter: filter}, since)
+	return nil
+}

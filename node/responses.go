@@ -1,0 +1,221 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/penhub/penhub/consensus"
+	"github.com/penhub/penhub/crypto"
+	"github.com/penhub/penhub/schema"
+)
+
+// responsePlain is the plaintext sealed inside a response envelope: the
+// decision is confidential like the notice (SPEC §6.1).
+type responsePlain struct {
+	ClientID string          `json:"client_id,omitempty"`
+	Decision string          `json:"decision"`
+	Reason   string          `json:"reason,omitempty"`
+	Quantity *float64        `json:"quantity,omitempty"`
+	Unit     string          `json:"unit,omitempty"`
+	Changes  json.RawMessage `json:"changes,omitempty"`
+}
+
+// receiptPlain is the plaintext of a read receipt.
+type receiptPlain struct {
+	ReadAt     string `json:"read_at"`
+	ReaderRole string `json:"reader_role"`
+}
+
+type responseView struct {
+	ID        string          `json:"id"`
+	Index     uint64          `json:"index"`
+	Author    string          `json:"author"`
+	Decision  string          `json:"decision"`
+	Reason    string          `json:"reason,omitempty"`
+	Quantity  *float64        `json:"quantity,omitempty"`
+	Unit      string          `json:"unit,omitempty"`
+	Changes   json.RawMessage `json:"changes,omitempty"`
+	CreatedAt string          `json:"created_at"`
+	created   time.Time
+}
+
+type receiptView struct {
+	ID        string `json:"id"`
+	Index     uint64 `json:"index"`
+	Authority string `json:"authority"`
+	ReadAt    string `json:"read_at"`
+}
+
+// refsOf decrypts the responses and receipts of notice env for reader, in log order.
+func (n *Node) refsOf(notice *crypto.Envelope, reader string) ([]responseView, []receiptView) {
+	responses, receipts := []responseView{}, []receiptView{}
+	led := n.ledger()
+	idx, err := led.Refs(notice.EntryID)
+	if err != nil {
+		return responses, receipts
+	}
+	for _, i := range idx {
+		entry, err := led.Entry(i)
+		if err != nil {
+			continue
+		}
+		env, err := crypto.Parse(entry.Raw)
+		if err != nil {
+			continue
+		}
+		plain, err := n.open(i, env, reader)
+		if err != nil {
+			continue
+		}
+		created := time.UnixMilli(env.CreatedMS).UTC()
+		switch env.Kind {
+		case crypto.KindResponse:
+			var p responsePlain
+			if json.Unmarshal(plain, &p) != nil {
+				continue
+			}
+			responses = append(responses, responseView{ID: uuid.UUID(env.EntryID).String(), Index: i, Author: env.Author,
+				Decision: p.Decision, Reason: p.Reason, Quantity: p.Quantity, Unit: p.Unit, Changes: p.Changes,
+				CreatedAt: created.Format(time.RFC3339Nano), created: created})
+		case crypto.KindReceipt:
+			var p receiptPlain
+			if json.Unmarshal(plain, &p) != nil {
+				continue
+			}
+			receipts = append(receipts, receiptView{ID: uuid.UUID(env.EntryID).String(), Index: i, Authority: env.Author, ReadAt: p.ReadAt})
+		}
+	}
+	return responses, receipts
+}
+
+func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	req, err := schema.DecodeResponseRequest(requestBody(r))
+	if err != nil {
+		return errorf(http.StatusBadRequest, codeBadRequest, err.Error())
+	}
+	if fe := schema.ValidateResponse(req); len(fe) > 0 {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: problemCount(len(fe), "response"), Fields: fe}
+	}
+	notice, e := n.loadNotice(r.Context(), r.PathValue("id"), c, true)
+	if e != nil {
+		return e
+	}
+	now := n.now().UTC()
+	plain := responsePlain{ClientID: req.ID, Decision: req.Decision, Reason: req.Reason, Quantity: req.Quantity, Unit: req.Unit, Changes: req.Changes}
+	if e := checkTransition(notice, c.Authority, plain, now); e != nil {
+		return e
+	}
+	sign, ok := n.keyring.Current(c.Authority)
+	if !ok {
+		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q has no signing key on this node", c.Authority))
+	}
+	noticeID, _ := uuid.Parse(notice.ID)
+	var id [16]byte
+	if req.ID != "" {
+		id = crypto.DerivedID("penhub/v1/response-id", noticeID[:], []byte(c.Authority), []byte(req.ID))
+	} else if _, err := n.rand.Read(id[:]); err != nil {
+		return errorf(http.StatusInternalServerError, codeInternal, "drawing response id: "+err.Error())
+	}
+	body, err := json.Marshal(plain)
+	if err != nil {
+		return errorf(http.StatusInternalServerError, codeInternal, "encoding response: "+err.Error())
+	}
+	applied, e := n.proposeRef(r.Context(), crypto.KindResponse, id, [16]byte(noticeID), notice, c.Authority, sign.Sign, body, now)
+	if e != nil {
+		return e
+	}
+	notice.Responses = append(notice.Responses, responseView{Author: c.Authority, Decision: plain.Decision, Quantity: plain.Quantity, created: now})
+	var fields preExportFields
+	_ = json.Unmarshal(notice.Body, &fields)
+	status, _ := deriveStatusFrom(notice.Type, fields, notice.Responses, now)
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"id": uuid.UUID(id).String(), "index": applied.Index,
+		"created_at": now.Format(time.RFC3339Nano), "status": status,
+	})
+	return nil
+}
+
+// proposeRef seals and proposes a response or receipt of notice: encrypted to
+// the notice's sender and recipients (and the author's own copy).
+func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [16]byte, notice *noticeView, author string, key *crypto.SigningKey, plain []byte, now time.Time) (*consensus.Applied, *apiError) {
+	var recipients []string
+	for _, a := range append([]string{notice.Sender}, notice.Recipients...) {
+		if a != author && !slices.Contains(recipients, a) {
+			recipients = append(recipients, a)
+		}
+	}
+	dir := n.ledger().Directory()
+	hdr := crypto.Header{Kind: kind, HubID: n.hubID, EntryID: id, CreatedMS: now.UnixMilli(), Author: author, RefID: noticeID, Recipients: recipients}
+	env, err := crypto.Seal(n.rand, hdr, sealRecipients(dir, author, recipients), plain, crypto.Signer{ID: author, Key: key})
+	if err != nil {
+		return nil, errorf(http.StatusInternalServerError, codeInternal, "sealing entry: "+err.Error())
+	}
+	applied, err := n.cons.Propose(ctx, env)
+	if err != nil {
+		if dup, ok := asDuplicate(err); ok {
+			entry, err := n.ledger().Entry(dup.Index)
+			if err == nil {
+				return &consensus.Applied{Index: entry.Index, ID: id}, nil
+			}
+		}
+		return nil, proposeError(err)
+	}
+	return applied, nil
+}
+
+// ensureReceipt appends a signed read receipt the first time a focal point of
+// reader opens the notice on this node. It runs in the background: reading
+// never waits for the log.
+func (n *Node) ensureReceipt(noticeIDStr, reader string) {
+	noticeID, err := uuid.Parse(noticeIDStr)
+	if err != nil {
+		return
+	}
+	id := crypto.DerivedID("penhub/v1/receipt-id", noticeID[:], []byte(reader))
+	if _, err := n.ledger().EntryByID(id); err == nil {
+		return
+	}
+	if _, loaded := n.receipts.LoadOrStore(id, struct{}{}); loaded {
+		return
+	}
+	key, ok := n.keyring.Current(reader)
+	if !ok {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		entry, err := n.ledger().EntryByID(noticeID)
+		if err != nil {
+			n.receipts.Delete(id)
+			return
+		}
+		env, err := crypto.Parse(entry.Raw)
+		if err != nil {
+			n.receipts.Delete(id)
+			return
+		}
+		notice := &noticeView{Sender: env.Author, Recipients: env.Recipients}
+		now := n.now().UTC()
+		plain, _ := json.Marshal(receiptPlain{ReadAt: now.Format(time.RFC3339Nano), ReaderRole: "focal_point"})
+		if _, e := n.proposeRef(ctx, crypto.KindReceipt, id, noticeID, notice, reader, key.Sign, plain, now); e != nil {
+			n.log.Warn("appending read receipt failed; will retry on next read", "code", e.Code)
+			n.receipts.Delete(id)
+		}
+	}()
+}
+
+func asDuplicate(err error) (*consensus.DuplicateError, bool) {
+	var dup *consensus.DuplicateError
+	ok := errors.As(err, &dup)
+	return dup, ok
+}
