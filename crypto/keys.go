@@ -250,8 +250,17 @@ func GenerateKEMKey(rand io.Reader) (*KEMKey, error) {
 	return newKEMKey(seed), nil
 }
 
+// newKEMKey loads the 32-byte X-Wing decapsulation key. It must not go
+// through kem.Scheme.DeriveKeyPair: circl's HPKE wrapper hashes the seed once
+// more there, which would make our private key differ from the standard
+// X-Wing key that crypto/hpke.MLKEM768X25519().NewPrivateKey and other
+// implementations load from the same 32 bytes.
 func newKEMKey(seed [KEMKeySize]byte) *KEMKey {
-	pk, sk := kemScheme.DeriveKeyPair(seed[:])
+	sk, err := kemScheme.UnmarshalBinaryPrivateKey(seed[:])
+	if err != nil {
+		panic("crypto: x-wing private key does not load: " + err.Error())
+	}
+	pk := sk.Public()
 	raw, err := pk.MarshalBinary()
 	if err != nil {
 		panic("crypto: x-wing public key does not marshal: " + err.Error())
