@@ -1,0 +1,450 @@
+package feed
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestLiveDelivery(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{})
+	c := tf.dial(t, "as=NL")
+	if got := c.waitLive(); len(got) != 0 {
+		t.Fatalf("live-only feed replayed %d entries", len(got))
+	}
+	src.Append(notice("alert", "H0"), "NL")      // 0
+	src.Append(notice("alert", "H0"), "DE")      // 1: not for NL
+	src.Append(notice("pre_export", "H1"), "NL") // 2
+	for _, want := range []int64{0, 2} {
+		m := c.mustEntry()
+		if m.Index != want || m.Kind != KindNotice || m.ID == "" || string(m.Body) != `{"title":"x"}` {
+			t.Fatalf("got %+v, want notice at index %d", m, want)
+		}
+		if m.Handling != nil {
+			t.Fatalf("handling leaked onto the wire: %+v", m)
+		}
+	}
+	if got := metricValue(t, tf.metrics.subscribers); got != 1 {
+		t.Errorf("subscribers gauge = %v, want 1", got)
+	}
+}
+
+func TestPartnerNeverGetsH2(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{})
+	partner := tf.dial(t, "as=NL", "partner=1")
+	focal := tf.dial(t, "as=NL")
+	partner.waitLive()
+	focal.waitLive()
+	handlings := []string{"H0", "H2", "H1", "H2", "H3", "h2", "H0"}
+	for _, h := range handlings {
+		src.Append(notice("incident", h), "NL")
+	}
+	check := func(name string, c *feedClient, partner bool) {
+		t.Helper()
+		var got []int64
+		for len(got) < 3 && !partner || partner && (len(got) == 0 || got[len(got)-1] != 6) {
+			got = append(got, c.mustEntry().Index)
+		}
+		want := []int64{0, 2, 4, 6}
+		if !partner {
+			want = []int64{0, 1, 2, 3, 4, 5, 6}
+			for len(got) < len(want) {
+				got = append(got, c.mustEntry().Index)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s got indexes %v, want %v", name, got, want)
+		}
+	}
+	check("live partner", partner, true)
+	check("live focal point", focal, false)
+	// Replay obeys the same rule.
+	replayed := tf.dial(t, "as=NL", "partner=1", "since=0").waitLive()
+	var got []int64
+	for _, m := range replayed {
+		got = append(got, m.Index)
+	}
+	if fmt.Sprint(got) != "[0 2 4 6]" {
+		t.Errorf("replayed partner got %v, want [0 2 4 6]", got)
+	}
+}
+
+func TestTypesFilter(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{})
+	c := tf.dial(t, "as=NL", "types=pre_export,directory,objection")
+	c.waitLive()
+	src.Append(notice("alert", "H0"), "NL")                                            // 0
+	src.Append(notice("pre_export", "H0"), "NL")                                       // 1 ✓ type
+	src.Append(Message{Kind: KindDirectory, Type: "authority_added"}, "NL")            // 2 ✓ kind
+	src.Append(Message{Kind: KindResponse, Type: "acknowledged", NoticeID: "n"}, "NL") // 3
+	src.Append(Message{Kind: KindResponse, Type: "objection", NoticeID: "n"}, "NL")    // 4 ✓ type
+	src.Append(Message{Kind: KindReceipt}, "NL")                                       // 5
+	src.Append(notice("pre_export", "H0"), "NL")                                       // 6 ✓
+	var got []int64
+	for len(got) < 4 {
+		got = append(got, c.mustEntry().Index)
+	}
+	if fmt.Sprint(got) != "[1 2 4 6]" {
+		t.Fatalf("got %v, want [1 2 4 6]", got)
+	}
+	// Substances and countries narrow further, on replay too.
+	s := notice("incident", "H0")
+	s.Substances, s.Countries, s.Category = []string{"Ephedrine", "299-42-3"}, []string{"NL", "BE"}, "seizure"
+	src.Append(s, "NL") // 7
+	r := tf.dial(t, "as=NL", "since=0", "substances=ephedrine", "countries=be", "categories=seizure").waitLive()
+	if len(r) != 1 || r[0].Index != 7 {
+		t.Fatalf("substance/country/category filter replayed %+v, want index 7 only", r)
+	}
+}
+
+func TestViewOncePerAuthority(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{})
+	var clients []*feedClient
+	for _, as := range []string{"NL", "NL", "NL", "DE", "DE"} {
+		c := tf.dial(t, "as="+as, "partner="+strconv.Itoa(len(clients)%2))
+		c.waitLive()
+		clients = append(clients, c)
+	}
+	const n = 40
+	for i := range n {
+		readers := []string{"NL", "DE", "IN"}[:1+i%3]
+		src.Append(notice("alert", "H0"), readers...)
+	}
+	for ci, c := range clients {
+		as := []string{"NL", "NL", "NL", "DE", "DE"}[ci]
+		want := int64(0)
+		if as == "DE" {
+			want = 1
+		}
+		for want < n {
+			if m := c.mustEntry(); m.Index != want {
+				t.Fatalf("client %d (%s) got index %d, want %d", ci, as, m.Index, want)
+			}
+			want++
+			if as == "DE" && want%3 == 0 {
+				want++ // every third entry is NL-only
+			}
+		}
+	}
+	for i := range uint64(n) {
+		for _, as := range []string{"NL", "DE"} {
+			if got := src.viewCount(i, as); got != 1 {
+				t.Errorf("View(%d, %s) called %d times, want 1", i, as, got)
+			}
+		}
+		if got := src.viewCount(i, "IN"); got != 0 {
+			t.Errorf("View(%d, IN) called %d times with no IN subscriber", i, got)
+		}
+	}
+}
+
+// TestResumeUnderConcurrentWrites disconnects a client repeatedly while entries keep being
+// appended, lets at least 100 entries pass each time, and checks that the resumed stream is
+// exactly the missed entries followed by the live ones: no gap, no duplicate.
+func TestResumeUnderConcurrentWrites(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{Buffer: 64})
+	stop := make(chan struct{})
+	var appends sync.WaitGroup
+	appends.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			src.Append(notice("alert", "H0"), "NL")
+			time.Sleep(50 * time.Microsecond)
+		}
+	})
+
+	c := tf.dial(t, "as=NL", "since=0")
+	want := int64(0)
+	// expect reads count entries, which must be want, want+1, ... A 1008 close (the
+	// appender can outrun a client under the race detector) must name want as the resume
+	// point; the client then resumes there, as a real client does.
+	kicks := 0
+	expect := func(cl *feedClient, count int) {
+		t.Helper()
+		for count > 0 {
+			m, err := cl.next()
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) && ce.Code == websocket.ClosePolicyViolation {
+				if sm := sinceRE.FindStringSubmatch(ce.Text); sm == nil || sm[1] != strconv.FormatInt(want, 10) {
+					t.Fatalf("closed with %q, want since=%d", ce.Text, want)
+				}
+				kicks++
+				cl = tf.dial(t, "as=NL", "since="+strconv.FormatInt(want, 10))
+				c = cl
+				continue
+			}
+			if err != nil {
+				t.Fatalf("reading feed: %v", err)
+			}
+			if m.Kind == KindHeartbeat {
+				continue
+			}
+			if m.Index != want {
+				t.Fatalf("got index %d, want %d (gap or duplicate)", m.Index, want)
+			}
+			want++
+			count--
+		}
+	}
+	cycles := 12
+	if testing.Short() {
+		cycles = 3
+	}
+	for range cycles {
+		expect(c, 50)
+		c.ws.Close()
+		for {
+			size, _ := src.Changed()
+			if size >= uint64(want)+100 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		c = tf.dial(t, "as=NL", "since="+strconv.FormatInt(want, 10))
+		expect(c, 100) // exactly the missed ones, in order
+	}
+	close(stop)
+	appends.Wait()
+	size, _ := src.Changed()
+	expect(c, int(size)-int(want))
+	t.Logf("%d entries, %d slow-consumer closes resumed", size, kicks)
+}
+
+// TestCutoverWhileHubLags makes the hub lag behind the store (a slow authority's View) so that
+// resuming connections replay past the hub's position, and checks both cut-over branches
+// keep the stream exact.
+func TestCutoverWhileHubLags(t *testing.T) {
+	var behind, ahead atomic.Int64
+	testHookRegistered = func(next, start uint64) {
+		if start < next {
+			behind.Add(1)
+		} else if start > next {
+			ahead.Add(1)
+		}
+	}
+	t.Cleanup(func() { testHookRegistered = nil })
+
+	src := newMemSource()
+	src.delay["SLOW"] = 300 * time.Microsecond
+	tf := startFeed(t, src, Config{Buffer: 1 << 14})
+	tf.dial(t, "as=SLOW").waitLive() // makes the hub call a slow View for every entry
+
+	const total = 3000
+	stop := make(chan struct{})
+	var appends sync.WaitGroup
+	appends.Go(func() {
+		for i := range total {
+			src.Append(notice("alert", "H0"), "NL", "SLOW")
+			if i%4 == 0 {
+				time.Sleep(100 * time.Microsecond)
+			}
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	})
+	defer func() { close(stop); appends.Wait() }()
+
+	var clients sync.WaitGroup
+	errs := make(chan error, 8)
+	for k := range 4 {
+		clients.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(k), 7))
+			want := int64(0)
+			for want < total {
+				ws, _, err := websocket.DefaultDialer.Dial(tf.url+"?as=NL&since="+strconv.FormatInt(want, 10), nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				c := &feedClient{t: t, ws: ws}
+				for n := 1 + rng.IntN(400); n > 0 && want < total; {
+					m, err := c.next()
+					if err != nil {
+						ws.Close()
+						errs <- fmt.Errorf("client %d at %d: %w", k, want, err)
+						return
+					}
+					if m.Kind == KindHeartbeat {
+						continue
+					}
+					if m.Index != want {
+						ws.Close()
+						errs <- fmt.Errorf("client %d got index %d, want %d", k, m.Index, want)
+						return
+					}
+					want++
+					n--
+				}
+				ws.Close()
+			}
+		})
+	}
+	clients.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("registrations with the hub behind the replay: %d, ahead of it: %d", behind.Load(), ahead.Load())
+	if behind.Load() == 0 {
+		t.Log("note: the hub never lagged behind a replay in this run")
+	}
+}
+
+var sinceRE = regexp.MustCompile(`reconnect with since=(\d+)$`)
+
+// TestSlowConsumer stops reading on one client: it must be closed with 1008 and a resume
+// point while the appender and another subscriber carry on unhindered.
+func TestSlowConsumer(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{Buffer: 16, WriteTimeout: time.Minute})
+	slow := tf.dial(t, "as=NL")
+	fast := tf.dial(t, "as=NL")
+	slow.waitLive()
+	fast.waitLive()
+
+	// 1,000 entries of 16 KiB: far more than the socket buffers and 16 frames hold.
+	big := notice("alert", "H0")
+	big.Body = []byte(`{"pad":"` + string(make([]byte, 16<<10)) + `"}`)
+	for i := range big.Body[8 : len(big.Body)-2] {
+		big.Body[8+i] = 'a'
+	}
+	// The appender goes in steps of 8 entries (the fast subscriber's pace, within its buffer of
+	// 16); the slow subscriber reads nothing meanwhile, and neither the appender nor the other
+	// subscriber waits for it.
+	const total = 1000
+	want := int64(0)
+	for range total / 8 {
+		for range 8 {
+			src.Append(big, "NL") // never blocks on the feed
+		}
+		for range 8 {
+			if m := fast.mustEntry(); m.Index != want {
+				t.Fatalf("fast subscriber got %d, want %d", m.Index, want)
+			}
+			want++
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for metricValue(t, tf.metrics.slow) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("slow subscriber was never dropped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// Now the slow one reads: a prefix of the entries, then 1008 with where to resume.
+	want = 0
+	var closeErr *websocket.CloseError
+	for {
+		m, err := slow.next()
+		if err != nil {
+			if !errors.As(err, &closeErr) {
+				t.Fatalf("slow subscriber: got %v, want a close frame", err)
+			}
+			break
+		}
+		if m.Kind == KindHeartbeat {
+			continue
+		}
+		if m.Index != want {
+			t.Fatalf("slow subscriber got %d, want %d", m.Index, want)
+		}
+		want++
+	}
+	if closeErr.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("close code %d (%q), want 1008", closeErr.Code, closeErr.Text)
+	}
+	sm := sinceRE.FindStringSubmatch(closeErr.Text)
+	if sm == nil || sm[1] != strconv.FormatInt(want, 10) {
+		t.Fatalf("close reason %q, want it to say since=%d", closeErr.Text, want)
+	}
+	t.Logf("slow subscriber read %d entries before %q", want, closeErr.Text)
+	// Resuming from there completes the stream.
+	r := tf.dial(t, "as=NL", "since="+sm[1])
+	for ; want < total; want++ {
+		if m := r.mustEntry(); m.Index != want {
+			t.Fatalf("resumed subscriber got %d, want %d", m.Index, want)
+		}
+	}
+}
+
+func TestHeartbeatCarriesResumePoint(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{Heartbeat: 20 * time.Millisecond})
+	c := tf.dial(t, "as=NL", "types=alert")
+	c.waitLive()
+	for range 5 {
+		src.Append(notice("pre_export", "H0"), "NL") // filtered out
+	}
+	src.Append(notice("pre_export", "H0"), "DE") // not readable
+	for {
+		m := c.mustNext()
+		if m.Kind != KindHeartbeat {
+			t.Fatalf("got entry %+v through a types=alert filter", m)
+		}
+		if m.Index == 5 {
+			break
+		}
+		if m.Index > 5 {
+			t.Fatalf("heartbeat index %d beyond the log", m.Index)
+		}
+	}
+	// An empty log gives -1.
+	empty := startFeed(t, newMemSource(), Config{})
+	if m := empty.dial(t, "as=NL").mustNext(); m.Kind != KindHeartbeat || m.Index != -1 {
+		t.Fatalf("first frame on an empty log: %+v, want heartbeat -1", m)
+	}
+}
+
+func TestShutdownAndViewErrorCloseWithResumePoint(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{})
+	c := tf.dial(t, "as=NL")
+	c.waitLive()
+	src.Append(notice("alert", "H0"), "NL")
+	src.mu.Lock()
+	src.failAt[1] = true
+	src.mu.Unlock()
+	src.Append(notice("alert", "H0"), "NL")
+	if m := c.mustEntry(); m.Index != 0 {
+		t.Fatalf("got %d, want 0", m.Index)
+	}
+	_, err := c.next()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseInternalServerErr || ce.Text != "feed error; reconnect with since=1" {
+		t.Fatalf("after a View error got %v, want 1011 with since=1", err)
+	}
+
+	src.mu.Lock()
+	delete(src.failAt, 1)
+	src.mu.Unlock()
+	d := tf.dial(t, "as=NL", "since=1")
+	if got := d.waitLive(); len(got) != 1 || got[0].Index != 1 {
+		t.Fatalf("resume after the error replayed %+v", got)
+	}
+	tf.cancel()
+	_, err = d.next()
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway || ce.Text != "server shutting down; reconnect with since=2" {
+		t.Fatalf("on shutdown got %v, want 1001 with since=2", err)
+	}
+}
