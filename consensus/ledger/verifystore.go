@@ -1,0 +1,195 @@
+package ledger
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/penhub/penhub/crypto"
+)
+
+// verifyChunk is how many entries VerifyStore reads and verifies at once.
+const verifyChunk = 512
+
+// VerifyStore audits a ledger file offline (the node must be stopped, or at
+// least not hold the file open for writing): it replays every stored entry
+// from genesis through the same rules as apply, each against the directory
+// as of that entry, and checks the stored ids, references, Merkle hashes
+// and checkpoints against the replay. A cosigned checkpoint whose root
+// differs from the tree fails the audit. If hubID is not nil the store
+// must belong to that hub. progress, if not nil, is called after each chunk
+// of entries. The first problem is returned as *VerifyError naming its log
+// index; other errors are I/O failures.
+func VerifyStore(path string, hubID *[32]byte, progress func(done, total uint64)) error {
+	db, err := bolt.Open(path, fsmFileMode, boltOptions(Options{}.withDefaults(), true))
+	if err != nil {
+		return fmt.Errorf("opening %s for verification: %w", path, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return &VerifyError{Index: 0, Reason: fmt.Sprintf("missing bucket %q", name)}
+			}
+		}
+		v := &verifier{w: newReadOnlyWriter(tx), seen: map[[16]byte]uint64{}, seq: map[string]uint64{}, dir: emptyDirectory()}
+		return v.run(hubID, progress)
+	})
+}
+
+type verifier struct {
+	w      *writer // read-only use of the buckets
+	seen   map[[16]byte]uint64
+	seq    map[string]uint64 // refSeqKey → last sequence
+	hashes []tlog.Hash       // recomputed stored hashes
+	dir    *Directory
+	hub    [32]byte
+}
+
+var _ history = (*verifier)(nil)
+
+func (v *verifier) lookupID(id [16]byte) (uint64, bool, error) {
+	i, ok := v.seen[id]
+	return i, ok, nil
+}
+
+func (v *verifier) entry(index uint64) ([]byte, error) { return v.w.entry(index) }
+
+func (v *verifier) treeHash(size uint64) (tlog.Hash, error) {
+	return tlog.TreeHash(int64(size), v)
+}
+
+// ReadHashes implements tlog.HashReader over the recomputed hashes.
+func (v *verifier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		if idx < 0 || idx >= int64(len(v.hashes)) {
+			return nil, errMissingHash
+		}
+		out[i] = v.hashes[idx]
+	}
+	return out, nil
+}
+
+func newReadOnlyWriter(tx *bolt.Tx) *writer {
+	return &writer{
+		tx: tx, meta: tx.Bucket(bucketMeta), entries: tx.Bucket(bucketEntries), ids: tx.Bucket(bucketIDs),
+		byAuthor: tx.Bucket(bucketByAuthor), byRecipient: tx.Bucket(bucketByRecipient), refs: tx.Bucket(bucketRefs),
+		seq: tx.Bucket(bucketRefSeq), refsByIndex: tx.Bucket(bucketRefsByIndex), tree: tx.Bucket(bucketTree),
+		directory: tx.Bucket(bucketDirectory), checkpoints: tx.Bucket(bucketCheckpoints), alarms: tx.Bucket(bucketAlarms),
+	}
+}
+
+func (v *verifier) run(hubID *[32]byte, progress func(done, total uint64)) error {
+	size := getU64(v.w.meta, metaLogSize)
+	var stored [32]byte
+	copy(stored[:], v.w.meta.Get(metaHubID))
+	if hubID != nil && size > 0 && stored != *hubID {
+		return &VerifyError{Index: 0, Reason: fmt.Sprintf("store belongs to hub %x, not %x", stored, *hubID)}
+	}
+	if k, _ := v.w.entries.Cursor().Last(); k != nil && (len(k) != 8 || beU64(k) != size-1) || k == nil && size != 0 {
+		return &VerifyError{Index: size, Reason: "the entries do not end at the stored log size"}
+	}
+	workers := Options{}.withDefaults().VerifyWorkers
+	for start := uint64(0); start < size; start += verifyChunk {
+		end := min(start+verifyChunk, size)
+		its := make([]*item, 0, end-start)
+		for i := start; i < end; i++ {
+			raw := v.w.entries.Get(u64(i))
+			if raw == nil {
+				return &VerifyError{Index: i, Reason: "entry missing"}
+			}
+			it := parseEnvelope(raw)
+			it.pos = int(i)
+			its = append(its, it)
+		}
+		err := process(its, workers, func() *Directory { return v.dir }, func(it *item) error {
+			return v.check(it, uint64(it.pos), hubID, stored)
+		})
+		if err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(end, size)
+		}
+	}
+	return nil
+}
+
+// check decides the entry at index like apply did and compares the
+// stored derived data with the replay.
+func (v *verifier) check(it *item, index uint64, hubID *[32]byte, stored [32]byte) error {
+	bad := func(format string, args ...any) error {
+		return &VerifyError{Index: index, Reason: fmt.Sprintf(format, args...)}
+	}
+	d, err := decideEntry(it, index, v.hub, v.dir, v)
+	if err != nil {
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			return err
+		}
+		return bad("%v", err)
+	}
+	switch {
+	case d.rej != nil:
+		return bad("%s: %s", d.rej.Code, d.rej.Reason)
+	case d.dup != nil:
+		return bad("entry id already used at log index %d", d.dup.Index)
+	}
+	e := it.env
+	if idx, ok, err := lookupID(v.w.ids, e.EntryID); err != nil || !ok || idx != index {
+		return bad("the id index does not map entry id %x to this entry", e.EntryID)
+	}
+	v.seen[e.EntryID] = index
+	hs, err := tlog.StoredHashes(int64(index), e.Raw, v)
+	if err != nil {
+		return bad("computing hashes: %v", err)
+	}
+	base := tlog.StoredHashIndex(0, int64(index))
+	for i, h := range hs {
+		if got := v.w.tree.Get(u64(uint64(base + int64(i)))); !bytes.Equal(got, h[:]) {
+			return bad("stored Merkle hash %d differs from the recomputed one", base+int64(i))
+		}
+	}
+	v.hashes = append(v.hashes, hs...)
+	switch e.Kind {
+	case crypto.KindNotice:
+		year := time.UnixMilli(e.CreatedMS).UTC().Year()
+		k := string(refSeqKey(e.Author, year))
+		v.seq[k]++
+		want := formatReference(e.Author, year, v.seq[k])
+		if got := string(v.w.refsByIndex.Get(u64(index))); got != want {
+			return bad("stored reference %q, want %q", got, want)
+		}
+	case crypto.KindResponse, crypto.KindReceipt:
+		if v.w.refs.Get(refKey(e.RefID, index)) == nil {
+			return bad("missing from the refs of notice %x", e.RefID)
+		}
+	case crypto.KindDirectory:
+		v.dir = d.dir
+		if e.Subtype == OpGenesis {
+			v.hub = d.dir.HubID
+			if v.hub != stored {
+				return bad("stored hub id %x is not the hash of the genesis entry", stored)
+			}
+			if hubID != nil && v.hub != *hubID {
+				return bad("genesis of hub %x, not %x", v.hub, *hubID)
+			}
+		}
+	case crypto.KindCosignature:
+		c := d.checkpoint
+		if v.w.checkpoints.Get(checkpointKey(c.size, c.node)) == nil {
+			return bad("checkpoint of node %q at size %d missing from the checkpoints", c.node, c.size)
+		}
+	}
+	for _, a := range d.alarms {
+		if a.Kind == AlarmCheckpointMismatch {
+			return bad("%s", a.Message)
+		}
+	}
+	return nil
+}
