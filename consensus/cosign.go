@@ -146,4 +146,3 @@ func (n *Node) signCheckpoint(size uint64, id [16]byte) ([]byte, error) {
 	}
 	return env, nil
 }
-
