@@ -323,4 +323,3 @@ func decideCosignature(e *crypto.Envelope, index uint64, hub [32]byte, dir *Dire
 	}
 	return d, nil
 }
-
