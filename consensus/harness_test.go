@@ -30,6 +30,8 @@ type testCluster struct {
 	auth    map[string]*crypto.Identity // INT-INCB (secretariat, on node1), DE, NL
 	members []*testMember
 	tune    func(*Config)
+	// interval is the genesis checkpoint_interval (default 1000).
+	interval uint64
 }
 
 type testMember struct {
@@ -60,6 +62,9 @@ type clusterOption func(*testCluster)
 // withTune adjusts every member's Config before Open.
 func withTune(f func(*Config)) clusterOption { return func(c *testCluster) { c.tune = f } }
 
+// withInterval sets the genesis checkpoint interval.
+func withInterval(n uint64) clusterOption { return func(c *testCluster) { c.interval = n } }
+
 // largestOdd is the number of voters for n nodes: the largest odd number ≤ min(n, 7).
 func largestOdd(n int) int {
 	v := min(n, maxVoters)
@@ -73,7 +78,7 @@ func largestOdd(n int) int {
 // waits until every node has applied the genesis entry.
 func newTestCluster(t *testing.T, n int, opts ...clusterOption) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, auth: make(map[string]*crypto.Identity)}
+	c := &testCluster{t: t, auth: make(map[string]*crypto.Identity), interval: 1000}
 	for _, o := range opts {
 		o(c)
 	}
@@ -97,7 +102,7 @@ func newTestCluster(t *testing.T, n int, opts ...clusterOption) *testCluster {
 		CreatedAt:          "2026-11-28T00:00:00Z",
 		Secretariat:        "INT-INCB",
 		CopyTo:             []string{},
-		CheckpointInterval: 1000,
+		CheckpointInterval: c.interval,
 	}
 	homes := map[string]string{"INT-INCB": "node1", "DE": "node1", "NL": c.members[min(1, n-1)].id}
 	for _, id := range []string{"INT-INCB", "DE", "NL"} {
@@ -184,6 +189,18 @@ func makeNotice(t testing.TB, hub [32]byte, auth map[string]*crypto.Identity, cl
 		t.Fatal(err)
 	}
 	return env
+}
+
+// addMember creates a member that is not in the genesis (not started).
+func (c *testCluster) addMember(id string) int {
+	c.members = append(c.members, c.newMember(id))
+	return len(c.members) - 1
+}
+
+// directory proposes a secretariat-signed directory operation on member i.
+func (c *testCluster) directory(i int, op string, body any) *Applied {
+	c.t.Helper()
+	return c.propose(i, c.signDirectory(op, body, c.hub))
 }
 
 func (c *testCluster) config(i int) Config {

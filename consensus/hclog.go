@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -54,6 +55,13 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	}
 	if !h.l.Enabled(context.Background(), lv) {
 		return
+	}
+	for i, a := range args {
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 {
+			if format, ok := f[0].(string); ok {
+				args[i] = fmt.Sprintf(format, f[1:]...)
+			}
+		}
 	}
 	h.l.Log(context.Background(), lv, msg, args...)
 }
