@@ -175,30 +175,38 @@ func applyOp(e *crypto.Envelope, dir *Directory, index uint64) (*Directory, []Al
 
 // verifyDirSigs verifies every signature of e against dir, except that a
 // signature by extra[signer] with that key's id is checked against it (a key
-// the entry itself introduces). It returns the set of signers with a
-// verified signature and requires the header author among them.
-func verifyDirSigs(e *crypto.Envelope, dir *Directory, extra map[string]*crypto.VerifyKey) (sigSet, *RejectedError) {
+// the entry itself introduces). It returns the set of signers whose
+// directory key verified (the approvals) and whether the extra key signed;
+// the header author must have signed with one or the other.
+func verifyDirSigs(e *crypto.Envelope, dir *Directory, extra map[string]*crypto.VerifyKey) (sigSet, bool, *RejectedError) {
 	signers := sigSet{}
+	extraSigned, authorSigned := false, false
 	for i, s := range e.Sigs {
 		var key *crypto.VerifyKey
+		isExtra := false
 		if k, ok := extra[s.Signer]; ok && k.ID() == s.KeyID {
-			key = k
+			key, isExtra = k, true
 		} else {
 			k, rej := dir.signerKey(s.Signer, s.KeyID)
 			if rej != nil {
-				return nil, rej
+				return nil, false, rej
 			}
 			key = k
 		}
 		if err := e.VerifySignature(i, key); err != nil {
-			return nil, reject(CodeBadSignature, "signature %d by %q does not verify", i, s.Signer)
+			return nil, false, reject(CodeBadSignature, "signature %d by %q does not verify", i, s.Signer)
 		}
-		signers[s.Signer] = true
+		if isExtra {
+			extraSigned = true
+		} else {
+			signers[s.Signer] = true
+		}
+		authorSigned = authorSigned || s.Signer == e.Author
 	}
-	if !signers[e.Author] {
-		return nil, reject(CodeNotAuthorized, "the author %q did not sign", e.Author)
+	if !authorSigned {
+		return nil, false, reject(CodeNotAuthorized, "the author %q did not sign", e.Author)
 	}
-	return signers, nil
+	return signers, extraSigned, nil
 }
 
 // secretariatApproves reports whether signers satisfy the hub's directory
@@ -346,7 +354,7 @@ func opGenesis(e *crypto.Envelope, index uint64) (*Directory, []Alarm, *Rejected
 			return nil, nil, reject(CodeInvalidOp, "copy_to names unknown authority %q", c)
 		}
 	}
-	signers, rej := verifyDirSigs(e, dir, nil)
+	signers, _, rej := verifyDirSigs(e, dir, nil)
 	if rej != nil {
 		return nil, nil, rej
 	}
@@ -363,11 +371,10 @@ func opAdmit(e *crypto.Envelope, dir *Directory, index uint64, b AdmitBody) (*Di
 	}
 	// The new authority may add its own signature (proof of possession);
 	// it does not count towards the approval.
-	signers, rej := verifyDirSigs(e, dir, map[string]*crypto.VerifyKey{a.ID: a.Keys[0].Sign})
+	signers, _, rej := verifyDirSigs(e, dir, map[string]*crypto.VerifyKey{a.ID: a.Keys[0].Sign})
 	if rej != nil {
 		return nil, nil, rej
 	}
-	delete(signers, a.ID)
 	if rej := needSecretariat(dir, signers, OpAdmitAuthority); rej != nil {
 		return nil, nil, rej
 	}
@@ -399,7 +406,7 @@ func opRotate(e *crypto.Envelope, dir *Directory, index uint64, b RotateBody) (*
 	if err != nil {
 		return nil, nil, reject(CodeInvalidOp, "new kem key of %q: %v", b.ID, err)
 	}
-	signers, rej := verifyDirSigs(e, dir, map[string]*crypto.VerifyKey{b.ID: sign})
+	signers, newSigned, rej := verifyDirSigs(e, dir, map[string]*crypto.VerifyKey{b.ID: sign})
 	if rej != nil {
 		return nil, nil, rej
 	}
@@ -411,17 +418,9 @@ func opRotate(e *crypto.Envelope, dir *Directory, index uint64, b RotateBody) (*
 			return nil, nil, reject(CodeInvalidOp, "rotation of %q reuses a key it already had", b.ID)
 		}
 	}
-	cur := old.Current().Sign.ID()
-	var oldSigned, newSigned bool
-	for _, s := range e.Sigs {
-		if s.Signer == b.ID {
-			oldSigned = oldSigned || s.KeyID == cur
-			newSigned = newSigned || s.KeyID == sign.ID()
-		}
-	}
 	var alarms []Alarm
 	switch {
-	case oldSigned && newSigned:
+	case signers[b.ID] && newSigned: // signers[b.ID]: verified with its current key
 	case secretariatApproves(dir, signers):
 		alarms = append(alarms, Alarm{
 			Index: index, Kind: AlarmKeyReset, Node: old.Node,
@@ -439,7 +438,7 @@ func opRotate(e *crypto.Envelope, dir *Directory, index uint64, b RotateBody) (*
 }
 
 func opRevoke(e *crypto.Envelope, dir *Directory, index uint64, b RevokeBody) (*Directory, []Alarm, *RejectedError) {
-	signers, rej := verifyDirSigs(e, dir, nil)
+	signers, _, rej := verifyDirSigs(e, dir, nil)
 	if rej != nil {
 		return nil, nil, rej
 	}
@@ -467,7 +466,7 @@ func opRevoke(e *crypto.Envelope, dir *Directory, index uint64, b RevokeBody) (*
 }
 
 func opMove(e *crypto.Envelope, dir *Directory, b MoveBody) (*Directory, []Alarm, *RejectedError) {
-	signers, rej := verifyDirSigs(e, dir, nil)
+	signers, _, rej := verifyDirSigs(e, dir, nil)
 	if rej != nil {
 		return nil, nil, rej
 	}
@@ -495,7 +494,7 @@ func opMove(e *crypto.Envelope, dir *Directory, b MoveBody) (*Directory, []Alarm
 }
 
 func opAddNode(e *crypto.Envelope, dir *Directory, b AddNodeBody) (*Directory, []Alarm, *RejectedError) {
-	signers, rej := verifyDirSigs(e, dir, nil)
+	signers, _, rej := verifyDirSigs(e, dir, nil)
 	if rej != nil {
 		return nil, nil, rej
 	}
@@ -515,7 +514,7 @@ func opAddNode(e *crypto.Envelope, dir *Directory, b AddNodeBody) (*Directory, [
 }
 
 func opSetSuffrage(e *crypto.Envelope, dir *Directory, b SetSuffrageBody) (*Directory, []Alarm, *RejectedError) {
-	signers, rej := verifyDirSigs(e, dir, nil)
+	signers, _, rej := verifyDirSigs(e, dir, nil)
 	if rej != nil {
 		return nil, nil, rej
 	}
@@ -551,7 +550,7 @@ func opSetSuffrage(e *crypto.Envelope, dir *Directory, b SetSuffrageBody) (*Dire
 }
 
 func opRemoveNode(e *crypto.Envelope, dir *Directory, b RemoveNodeBody) (*Directory, []Alarm, *RejectedError) {
-	signers, rej := verifyDirSigs(e, dir, nil)
+	signers, _, rej := verifyDirSigs(e, dir, nil)
 	if rej != nil {
 		return nil, nil, rej
 	}
