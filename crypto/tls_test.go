@@ -14,6 +14,7 @@ var errNotAllowed = errors.New("not allowed")
 type tlsResult struct {
 	err    error
 	peerID string
+	curve  tls.CurveID
 }
 
 // handshake runs one TLS connection over loopback and returns the server's
@@ -38,6 +39,7 @@ func handshake(t *testing.T, srvCfg, cliCfg *tls.Config) (srv, cli tlsResult) {
 		res := tlsResult{err: err}
 		if err == nil {
 			res.peerID = PeerNodeID(tc.ConnectionState())
+			res.curve = tc.ConnectionState().CurveID
 			_, _ = tc.Write([]byte("ok"))
 		}
 		done <- res
@@ -45,6 +47,7 @@ func handshake(t *testing.T, srvCfg, cliCfg *tls.Config) (srv, cli tlsResult) {
 	c, err := tls.Dial("tcp", ln.Addr().String(), cliCfg)
 	if err == nil {
 		cli.peerID = PeerNodeID(c.ConnectionState())
+		cli.curve = c.ConnectionState().CurveID
 		// With TLS 1.3 the client may finish before the server has checked
 		// the client certificate; a read surfaces the server's verdict.
 		buf := make([]byte, 2)
@@ -108,6 +111,9 @@ func TestMutualTLS(t *testing.T) {
 		srv, cli := handshake(t, ServerTLSConfig(pool, n1, only(fp2)), ClientTLSConfig(pool, n2, "node1", only(fp1)))
 		if srv.err != nil || cli.err != nil {
 			t.Fatalf("server %v, client %v", srv.err, cli.err)
+		}
+		if srv.curve != tls.X25519MLKEM768 || cli.curve != tls.X25519MLKEM768 {
+			t.Fatalf("key exchange %v / %v, want X25519MLKEM768", srv.curve, cli.curve)
 		}
 		if srv.peerID != "node2" || cli.peerID != "node1" {
 			t.Fatalf("peer ids %q %q", srv.peerID, cli.peerID)
