@@ -111,8 +111,8 @@ func (c *conn) serve(ctx context.Context, since *uint64) *stop {
 		return c.endState()
 	}
 	c.registered = true
-	if testHookRegistered != nil {
-		testHookRegistered(c.next, start)
+	if h := c.hub.testHookRegistered; h != nil {
+		h(c.next, start)
 	}
 
 	// 3. Close the gap [next, start) from the store. If start < next (the hub lags behind
@@ -128,10 +128,6 @@ func (c *conn) serve(ctx context.Context, since *uint64) *stop {
 	// 4. Live.
 	return c.live()
 }
-
-// testHookRegistered, when set by a test, sees each connection's frontier and start index
-// at registration.
-var testHookRegistered func(next, start uint64)
 
 // replay writes the wanted entries in [c.next, end) read from the store, advancing c.next.
 func (c *conn) replay(ctx context.Context, end uint64) *stop {

@@ -232,18 +232,18 @@ func TestResumeUnderConcurrentWrites(t *testing.T) {
 // keep the stream exact.
 func TestCutoverWhileHubLags(t *testing.T) {
 	var behind, ahead atomic.Int64
-	testHookRegistered = func(next, start uint64) {
+	hook := func(next, start uint64) {
 		if start < next {
 			behind.Add(1)
 		} else if start > next {
 			ahead.Add(1)
 		}
 	}
-	t.Cleanup(func() { testHookRegistered = nil })
 
 	src := newMemSource()
 	src.delay["SLOW"] = 300 * time.Microsecond
 	tf := startFeed(t, src, Config{Buffer: 1 << 14})
+	tf.hub.testHookRegistered = hook // before any connection
 	tf.dial(t, "as=SLOW").waitLive() // makes the hub call a slow View for every entry
 
 	const total = 3000

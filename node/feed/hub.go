@@ -31,6 +31,10 @@ type Hub struct {
 	// processed is the hub's position: every index below it has been fanned out to every
 	// client registered at the time. Written only by Run, after the sends for that index.
 	processed atomic.Uint64
+
+	// testHookRegistered, when a test sets it before serving, sees each connection's
+	// frontier and start index at registration.
+	testHookRegistered func(next, start uint64)
 }
 
 // client is a connection as the hub sees it.

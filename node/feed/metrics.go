@@ -11,6 +11,9 @@ import (
 type Metrics struct {
 	subscribers prometheus.Gauge
 	sent        *prometheus.CounterVec
+	sentLive    prometheus.Counter // sent's children, resolved once
+	sentReplay  prometheus.Counter
+	sentHB      prometheus.Counter
 	slow        prometheus.Counter
 	viewErrors  prometheus.Counter
 	latency     prometheus.Histogram
@@ -48,9 +51,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
 	}
-	for _, p := range []string{phaseLive, phaseReplay, phaseHeartbeat} {
-		m.sent.WithLabelValues(p)
-	}
+	m.sentLive = m.sent.WithLabelValues(phaseLive)
+	m.sentReplay = m.sent.WithLabelValues(phaseReplay)
+	m.sentHB = m.sent.WithLabelValues(phaseHeartbeat)
 	if reg != nil {
 		reg.MustRegister(m.subscribers, m.sent, m.slow, m.viewErrors, m.latency)
 	}
@@ -70,8 +73,16 @@ func (m *Metrics) addSubscriber(d float64) {
 }
 
 func (m *Metrics) sentFrame(phase string) {
-	if m != nil {
-		m.sent.WithLabelValues(phase).Inc()
+	if m == nil {
+		return
+	}
+	switch phase {
+	case phaseLive:
+		m.sentLive.Inc()
+	case phaseReplay:
+		m.sentReplay.Inc()
+	default:
+		m.sentHB.Inc()
 	}
 }
 
