@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/penhub/penhub/node/client"
 )
@@ -52,7 +53,12 @@ func runSubscribe(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(rest) > 0 {
 		return usageError(stderr, "subscribe", "unexpected argument %q", rest[0])
 	}
-	opts := client.SubscribeOptions{Types: types, Heartbeats: *heartbeats}
+	opts := client.SubscribeOptions{Types: types, Heartbeats: *heartbeats,
+		OnReconnect: func(err error, wait time.Duration) {
+			if err != nil {
+				fmt.Fprintf(stderr, "penhub: subscribe: %v; reconnecting in %v\n", err, wait.Round(time.Millisecond))
+			}
+		}}
 	if *since != "" {
 		v, err := strconv.ParseUint(*since, 10, 63)
 		if err != nil {

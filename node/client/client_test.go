@@ -577,9 +577,20 @@ func TestSubscribeRetriesUnavailable(t *testing.T) {
 	s.SetFeedDown(true)
 	col := newCollector()
 	since := uint64(0)
-	cancel := runSubscribe(t, client.New(s.URL, tokNL, fast), client.SubscribeOptions{Since: &since}, col.fn)
+	reported := make(chan error, 100)
+	onReconnect := func(err error, wait time.Duration) {
+		select {
+		case reported <- err:
+		default:
+		}
+	}
+	cancel := runSubscribe(t, client.New(s.URL, tokNL, fast), client.SubscribeOptions{Since: &since, OnReconnect: onReconnect}, col.fn)
 	s.Post("DE", "alert", []string{"NL"}, `{}`)
-	time.Sleep(300 * time.Millisecond)
+	err := <-reported
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != client.CodeUnavailable || apiErr.RetryAfter != time.Second {
+		t.Fatalf("OnReconnect got %v, want the 503", err)
+	}
 	s.SetFeedDown(false)
 	got := col.waitFor(t, 1)
 	cancel()

@@ -25,6 +25,10 @@ type SubscribeOptions struct {
 	Types []string
 	// Heartbeats passes heartbeat frames to fn too.
 	Heartbeats bool
+	// OnReconnect, if set, is called (from Subscribe's goroutine) before
+	// each wait to reconnect, with why the last connection attempt or
+	// connection ended (nil: it ended cleanly) and how long Subscribe waits.
+	OnReconnect func(err error, wait time.Duration)
 	// Query adds other filter parameters of docs/api.md (substances,
 	// countries, categories) as they are.
 	Query url.Values
@@ -78,19 +82,26 @@ func (c *Client) Subscribe(ctx context.Context, opts SubscribeOptions, fn func(F
 				wait = apiErr.RetryAfter
 			}
 			delay = min(2*delay, c.maxBackoff)
+			if opts.OnReconnect != nil {
+				opts.OnReconnect(fmt.Errorf("connecting to feed: %w", err), wait)
+			}
 			if err := sleep(ctx, wait); err != nil {
 				return err
 			}
 			continue
 		}
-		progressed, err := c.readFeed(ctx, ws, opts, &delivered, &covered, fn)
+		progressed, readErr, err := c.readFeed(ctx, ws, opts, &delivered, &covered, fn)
 		if err != nil {
 			return err // ctx ended or fn failed
 		}
 		if progressed {
 			delay = c.backoff
 		}
-		if err := sleep(ctx, jitter(delay)); err != nil {
+		wait := jitter(delay)
+		if opts.OnReconnect != nil {
+			opts.OnReconnect(readErr, wait)
+		}
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 		delay = min(2*delay, c.maxBackoff)
@@ -138,10 +149,11 @@ func (c *Client) dialFeed(ctx context.Context, opts SubscribeOptions, since uint
 	return ws, nil
 }
 
-// readFeed reads one connection until it fails. It returns a non-nil error
-// only when Subscribe must stop (ctx done, fn failed); progressed reports
-// whether the connection carried any frame.
-func (c *Client) readFeed(ctx context.Context, ws *websocket.Conn, opts SubscribeOptions, delivered, covered *int64, fn func(FeedMessage) error) (progressed bool, err error) {
+// readFeed reads one connection until it fails. It returns a non-nil err
+// only when Subscribe must stop (ctx done, fn failed); readErr says why the
+// connection ended otherwise; progressed reports whether it carried any
+// frame.
+func (c *Client) readFeed(ctx context.Context, ws *websocket.Conn, opts SubscribeOptions, delivered, covered *int64, fn func(FeedMessage) error) (progressed bool, readErr, err error) {
 	done := make(chan struct{})
 	defer close(done)
 	go func() { // unblocks ReadMessage when ctx ends
@@ -157,9 +169,9 @@ func (c *Client) readFeed(ctx context.Context, ws *websocket.Conn, opts Subscrib
 		_, data, rerr := ws.ReadMessage()
 		if rerr != nil {
 			if ctx.Err() != nil {
-				return progressed, ctx.Err()
+				return progressed, nil, ctx.Err()
 			}
-			return progressed, nil // reconnect
+			return progressed, fmt.Errorf("reading feed: %w", rerr), nil // reconnect
 		}
 		progressed = true
 		var m FeedMessage
@@ -171,7 +183,7 @@ func (c *Client) readFeed(ctx context.Context, ws *websocket.Conn, opts Subscrib
 			*covered = max(*covered, m.Index)
 			if opts.Heartbeats {
 				if err := fn(m); err != nil {
-					return progressed, fmt.Errorf("handling feed heartbeat: %w", err)
+					return progressed, nil, fmt.Errorf("handling feed heartbeat: %w", err)
 				}
 			}
 			continue
@@ -180,7 +192,7 @@ func (c *Client) readFeed(ctx context.Context, ws *websocket.Conn, opts Subscrib
 			continue // replayed after a reconnect, or out of order: never twice
 		}
 		if err := fn(m); err != nil {
-			return progressed, fmt.Errorf("handling feed message %d: %w", m.Index, err)
+			return progressed, nil, fmt.Errorf("handling feed message %d: %w", m.Index, err)
 		}
 		*delivered = m.Index
 		*covered = max(*covered, m.Index)
