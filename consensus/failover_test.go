@@ -197,7 +197,9 @@ func TestMembershipFollowsDirectory(t *testing.T) {
 	c.directory(lead, ledger.OpAddNode, ledger.AddNodeBody{Node: c.members[i4].record(true)})
 	c.start(i4)
 	// One caught-up voter candidate alone is not promoted: 4 voters would be even.
-	if !waitFor(15*time.Second, func() bool { return serverSuffrage(t, c.members[c.leader(5*time.Second)].node, "node4") == raft.Nonvoter }) {
+	if !waitFor(15*time.Second, func() bool {
+		return serverSuffrage(t, c.members[c.leader(5*time.Second)].node, "node4") == raft.Nonvoter
+	}) {
 		t.Fatal("node4 did not join as a non-voter")
 	}
 	time.Sleep(3 * reconcileEvery)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -19,6 +20,9 @@ import (
 type fsm struct {
 	l    *ledger.Ledger
 	last atomic.Uint64 // highest raft index passed to the ledger and committed by it
+
+	// Counters for metrics and benchmarks: batches applied, logs in them, time spent.
+	batches, logs, applyNanos atomic.Uint64
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after every batch or restore
@@ -56,7 +60,11 @@ func (f *fsm) Apply(l *raft.Log) any {
 }
 
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	start := time.Now()
 	r := f.l.ApplyBatch(logs)
+	f.batches.Add(1)
+	f.logs.Add(uint64(len(logs)))
+	f.applyNanos.Add(uint64(time.Since(start)))
 	if len(logs) > 0 {
 		f.advance(logs[len(logs)-1].Index)
 	}

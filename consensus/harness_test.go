@@ -23,7 +23,7 @@ import (
 // from a fresh hub CA, bbolt files in t.TempDir(), real composite keys, and a genesis
 // built with crypto and checked by the ledger.
 type testCluster struct {
-	t       *testing.T
+	t       testing.TB
 	ca      *crypto.CA
 	genesis []byte
 	hub     [32]byte
@@ -77,6 +77,12 @@ func largestOdd(n int) int {
 // newTestCluster creates and starts an n-node hub (genesis voters: largestOdd(n)) and
 // waits until every node has applied the genesis entry.
 func newTestCluster(t *testing.T, n int, opts ...clusterOption) *testCluster {
+	t.Helper()
+	return newTestClusterTB(t, n, opts...)
+}
+
+// newTestClusterTB is newTestCluster for tests and benchmarks.
+func newTestClusterTB(t testing.TB, n int, opts ...clusterOption) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t, auth: make(map[string]*crypto.Identity), interval: 1000}
 	for _, o := range opts {

@@ -39,9 +39,9 @@ const (
 	maxAppendEntries   = 64
 	transportPool      = 3
 	transportTimeout   = 10 * time.Second
-	enqueueTimeout     = 2 * time.Second // bound on handing an Apply to raft's leader loop
-	transferTimeout    = 5 * time.Second // leadership transfer on Close
-	readyLag           = 512             // raft entries a follower may trail and still be Ready
+	enqueueTimeout     = 10 * time.Second // bound on handing an Apply to raft's leader loop (no ctx deadline)
+	transferTimeout    = 5 * time.Second  // leadership transfer on Close
+	readyLag           = 512              // raft entries a follower may trail and still be Ready
 	proposeWaitDefault = 30 * time.Second
 )
 

@@ -93,7 +93,13 @@ func (n *Node) Propose(ctx context.Context, envelope []byte) (*Applied, error) {
 // applyLeader applies envelope through raft on this node, which believes it leads, and
 // waits for the local FSM result. It never returns nil.
 func (n *Node) applyLeader(ctx context.Context, envelope []byte) *rpcResponse {
-	f := n.raft.Apply(ledger.EncodeCommand(envelope), enqueueTimeout)
+	// The enqueue wait is bounded by the caller's deadline: a leader whose loop is stuck
+	// in a slow disk write for a while is not yet a reason to give up.
+	enqueue := enqueueTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		enqueue = max(time.Until(dl), time.Millisecond)
+	}
+	f := n.raft.Apply(ledger.EncodeCommand(envelope), enqueue)
 	done := make(chan struct{})
 	go func() {
 		_ = f.Error()

@@ -17,7 +17,7 @@ import (
 
 // peerMux builds a mux that presents m's certificate and accepts any hub-CA server, as a
 // stranger with a valid CA certificate would.
-func peerMux(t *testing.T, c *testCluster, m *testMember) *mux {
+func peerMux(t testing.TB, c *testCluster, m *testMember) *mux {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

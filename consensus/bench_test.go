@@ -1,0 +1,277 @@
+package consensus
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/penhub/penhub/crypto"
+)
+
+// Benchmarks of committed entries per second with 64 concurrent proposers (docs/performance.md,
+// consensus section). Run both in one go so they share the machine's state:
+//
+//	go test -run='^$' -bench='Propose64|RaftBaseline64' -benchtime=4000x ./consensus/
+//
+// BenchmarkPropose64 drives the real stack: 3 nodes, mTLS mux transport, raft-boltdb/v2,
+// the ledger (signature checks at apply on every node, bbolt, Merkle tree) and sealed
+// notices with a 2 KiB body (≈ 8 KiB envelopes), proposed on the leader.
+// BenchmarkPropose64Forwarded spreads the proposers over all three nodes, so two thirds go
+// through leader forwarding. BenchmarkRaftBaseline64 is bare hashicorp/raft with the same
+// log store, raft settings, concurrency and entry size, a no-op BatchingFSM and plain TCP.
+
+const benchProposers = 64
+
+func BenchmarkPropose64(b *testing.B)          { benchPropose(b, false) }
+func BenchmarkPropose64Forwarded(b *testing.B) { benchPropose(b, true) }
+
+func benchPropose(b *testing.B, spread bool) {
+	c := newBenchCluster(b)
+	lead := c.leader(10 * time.Second)
+	envs := make([][]byte, b.N)
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < b.N; i += workers {
+				envs[i] = makeNotice(b, c.hub, c.auth, fmt.Sprintf("bench-%d", i), 2000)
+			}
+		}()
+	}
+	wg.Wait()
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var failed, retries atomic.Int64
+	b.SetBytes(int64(len(envs[0])))
+	b.ResetTimer()
+	start := time.Now()
+	for p := 0; p < benchProposers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			node := c.members[lead].node
+			if spread {
+				node = c.members[p%len(c.members)].node
+			}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				var err error
+				for try := 0; try < 5; try++ {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					_, err = node.Propose(ctx, envs[i])
+					cancel()
+					// A client retries an ambiguous outcome with the same envelope; a
+					// duplicate then means the first attempt was committed.
+					var dup *DuplicateError
+					if errors.As(err, &dup) {
+						err = nil
+					}
+					if !errors.Is(err, ErrOutcomeUnknown) && !errors.Is(err, ErrUnavailable) {
+						break
+					}
+					retries.Add(1)
+				}
+				lat[i] = time.Since(t0)
+				if err != nil {
+					if failed.Add(1) <= 3 {
+						b.Logf("proposal %d: %v", i, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d proposals failed", f)
+	}
+	reportThroughput(b, elapsed, lat)
+	b.ReportMetric(float64(retries.Load()), "retries")
+	f := c.members[lead].node.fsm
+	if nb := f.batches.Load(); nb > 0 {
+		b.ReportMetric(float64(f.logs.Load())/float64(nb), "logs/batch")
+		b.ReportMetric(float64(f.applyNanos.Load())/float64(nb)/1e6, "ms/batch")
+	}
+}
+
+func reportThroughput(b *testing.B, elapsed time.Duration, lat []time.Duration) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "entries/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
+}
+
+// newBenchCluster is newTestCluster for benchmarks: quiet logs, production timeouts.
+func newBenchCluster(b *testing.B) *testCluster {
+	return newTestClusterTB(b, 3, withTune(func(cfg *Config) {
+		cfg.Logger = benchLogger(cfg.NodeID)
+		cfg.HeartbeatTimeout = time.Second
+		cfg.ElectionTimeout = time.Second
+	}))
+}
+
+// benchEntrySize is the size of a sealed notice with a 2 KiB body.
+func benchEntrySize(b *testing.B) int {
+	auth := map[string]*crypto.Identity{}
+	for _, id := range []string{"DE", "NL"} {
+		a, err := crypto.GenerateIdentity(rand.Reader, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		auth[id] = a
+	}
+	return len(makeNotice(b, [32]byte{1}, auth, "size", 2000))
+}
+
+// benchNoopFSM is a BatchingFSM that does nothing.
+type benchNoopFSM struct{}
+
+func (benchNoopFSM) Apply(*raft.Log) any { return nil }
+func (benchNoopFSM) ApplyBatch(logs []*raft.Log) []any {
+	return make([]any, len(logs))
+}
+func (benchNoopFSM) Snapshot() (raft.FSMSnapshot, error) { return benchNoopSnap{}, nil }
+func (benchNoopFSM) Restore(rc io.ReadCloser) error      { return rc.Close() }
+
+type benchNoopSnap struct{}
+
+func (benchNoopSnap) Persist(s raft.SnapshotSink) error { return s.Close() }
+func (benchNoopSnap) Release()                          {}
+
+// BenchmarkRaftBaseline64 is bare hashicorp/raft: 3 nodes, raft-boltdb/v2 (same bbolt
+// options), LogCache 512, BatchApplyCh, MaxAppendEntries 64, plain TCP transport, no-op
+// BatchingFSM, 64 proposers on the leader, entries of a sealed 2 KiB notice's size.
+func BenchmarkRaftBaseline64(b *testing.B) {
+	const n = 3
+	entrySize := benchEntrySize(b)
+	type member struct {
+		r     *raft.Raft
+		store *raftboltdb.BoltStore
+		trans *raft.NetworkTransport
+	}
+	var ms []member
+	var servers []raft.Server
+	for i := 0; i < n; i++ {
+		trans, err := raft.NewTCPTransport("127.0.0.1:0", nil, transportPool, transportTimeout, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir := b.TempDir()
+		store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, raftLogFile),
+			BoltOptions: &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms = append(ms, member{store: store, trans: trans})
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(fmt.Sprint("b", i)), Address: trans.LocalAddr()})
+	}
+	for i := range ms {
+		dir := b.TempDir()
+		cache, _ := raft.NewLogCache(logCacheSize, ms[i].store)
+		snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotRetain, newHCLog(slog.New(slog.NewTextHandler(io.Discard, nil)), "snap"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rc := raft.DefaultConfig()
+		rc.LocalID = servers[i].ID
+		rc.BatchApplyCh = true
+		rc.MaxAppendEntries = maxAppendEntries
+		rc.SnapshotThreshold = defaultSnapshotThreshold
+		rc.TrailingLogs = defaultTrailingLogs
+		rc.Logger = newHCLog(slog.New(slog.NewTextHandler(io.Discard, nil)), "raft")
+		if i == 0 {
+			if err := raft.BootstrapCluster(rc, cache, ms[i].store, snaps, ms[i].trans, raft.Configuration{Servers: servers}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r, err := raft.NewRaft(rc, benchNoopFSM{}, cache, ms[i].store, snaps, ms[i].trans)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms[i].r = r
+	}
+	defer func() {
+		for _, m := range ms {
+			m.r.Shutdown().Error()
+			m.trans.Close()
+			m.store.Close()
+		}
+	}()
+	var leader *raft.Raft
+	if !waitFor(20*time.Second, func() bool {
+		for _, m := range ms {
+			if m.r.State() == raft.Leader {
+				leader = m.r
+				return true
+			}
+		}
+		return false
+	}) {
+		b.Fatal("no leader")
+	}
+	payload := make([]byte, entrySize)
+	if _, err := rand.Read(payload); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, b.N)
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	b.SetBytes(int64(entrySize))
+	b.ResetTimer()
+	start := time.Now()
+	for p := 0; p < benchProposers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				err := leader.Apply(payload, 30*time.Second).Error()
+				lat[i] = time.Since(t0)
+				if err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d applies failed", f)
+	}
+	reportThroughput(b, elapsed, lat)
+}
+
+// benchLogger discards logs unless PENHUB_BENCH_LOG is set (then warnings go to stderr).
+func benchLogger(id string) *slog.Logger {
+	if os.Getenv("PENHUB_BENCH_LOG") == "" {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("n", id)
+}
