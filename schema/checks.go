@@ -9,15 +9,25 @@ import (
 // checker applies the rules the validator's tags cannot express. It appends to errs and
 // skips a rule when the field it reads already has a problem.
 type checker struct {
-	errs FieldErrors
-	now  time.Time
+	errs    FieldErrors
+	now     time.Time
+	badPath map[string]bool // fields of errs
+}
+
+func newChecker(errs FieldErrors, now time.Time) *checker {
+	c := &checker{errs: errs, now: now, badPath: make(map[string]bool, len(errs))}
+	for _, e := range errs {
+		c.badPath[e.Field] = true
+	}
+	return c
 }
 
 func (c *checker) add(field, code, format string, args ...any) {
 	c.errs = append(c.errs, FieldError{Field: field, Code: code, Problem: fmt.Sprintf(format, args...)})
+	c.badPath[field] = true
 }
 
-func (c *checker) bad(field string) bool { return c.errs.Has(field) }
+func (c *checker) bad(field string) bool { return c.badPath[field] }
 
 // today is the UTC calendar day of now, as midnight.
 func (c *checker) today() time.Time {

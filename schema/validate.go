@@ -177,7 +177,7 @@ func checkRecipients(typ string, rs []string) FieldErrors {
 // mistake is reported once.
 func validateBody(body any, now time.Time) FieldErrors {
 	errs := tagErrors(body)
-	c := checker{errs: errs, now: now}
+	c := newChecker(errs, now)
 	switch b := body.(type) {
 	case *PreExport:
 		c.preExport(b)
