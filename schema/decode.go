@@ -123,4 +123,3 @@ func fillDefaults(v any) {
 }
 
 func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
-
