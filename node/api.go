@@ -123,6 +123,14 @@ func (n *Node) authenticated(rt route) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), n.cfg.RequestTimeout)
 		defer cancel()
+		// ?consistent=true: wait until this node has applied everything the
+		// leader had committed when the request arrived.
+		if r.Method == http.MethodGet && r.URL.Query().Get("consistent") == "true" {
+			if err := n.cons.Barrier(ctx); err != nil {
+				writeError(w, proposeError(err))
+				return
+			}
+		}
 		if e := rt.h(w, r.WithContext(ctx), c); e != nil {
 			writeError(w, e)
 		}

@@ -80,10 +80,12 @@ func TestDevClusterEndToEnd(t *testing.T) {
 	}
 
 	// NL reads it on its own node with every field intact.
-	got, err := nl.Notice(ctx, posted.ID)
-	if err != nil {
-		t.Fatalf("NL reading the notice: %v", err)
-	}
+	// (201 means applied on DE's node; NL's node applies it moments later.)
+	var got *client.NoticeView
+	waitFor(t, 10*time.Second, "NL's node to apply the notice", func() bool {
+		got, err = nl.Notice(ctx, posted.ID)
+		return err == nil
+	})
 	var want struct {
 		Body map[string]any `json:"body"`
 	}
@@ -132,9 +134,10 @@ func TestDevClusterEndToEnd(t *testing.T) {
 			if a == "DE" {
 				continue
 			}
-			cl := client.New(n.API, c.token(a, "focal_point", n.ID))
-			if _, err := cl.Notice(ctx, al.ID); err != nil {
-				t.Errorf("%s reading the broadcast alert: %v", a, err)
+			// ?consistent=true waits until this node has caught up with the leader.
+			status, _, body := rawRequest(t, "GET", n.API+"/v1/notices/"+al.ID+"?consistent=true", c.token(a, "focal_point", n.ID), nil, nil)
+			if status != http.StatusOK || !bytes.Contains(body, []byte(marker)) {
+				t.Errorf("%s reading the broadcast alert on %s: %d %s", a, n.ID, status, truncate(body))
 			}
 		}
 	}
@@ -200,6 +203,12 @@ func TestDevClusterEndToEnd(t *testing.T) {
 		}
 	}
 	scanForMarker(t, c.info.Nodes[c.homeOf("IN")].DataDir, marker)
+	// Logs never contain notice content, on any node (recipients included).
+	for _, n := range c.info.Nodes {
+		if hits := filesContaining(t, filepath.Join(n.DataDir, "node.log"), marker); len(hits) > 0 {
+			t.Errorf("notice content found in %s's log: %v", n.ID, hits)
+		}
+	}
 }
 
 // errorTable produces every row of SPEC §4.1 with a real request.
@@ -326,6 +335,10 @@ func unavailable(t *testing.T, c *cluster) {
 			paused = append(paused, n.PID)
 		}
 	}
+	for _, pid := range paused {
+		waitFor(t, 5*time.Second, "process to stop", func() bool { return processState(pid) == 'T' })
+	}
+	t.Logf("leader %s; paused pids %v", c.info.Nodes[leader].ID, paused)
 	resume := func() {
 		for _, pid := range paused {
 			_ = syscall.Kill(pid, syscall.SIGCONT)
@@ -449,4 +462,17 @@ func truncate(b []byte) string {
 		return string(b[:300]) + "..."
 	}
 	return string(b)
+}
+
+// processState returns the state letter of a process from /proc (R, S, T...).
+func processState(pid int) byte {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 || i+2 >= len(raw) {
+		return 0
+	}
+	return raw[i+2]
 }
