@@ -75,10 +75,14 @@ func (n *Node) onLeadership() {
 	n.log.Info("became raft leader", "term", n.raft.CurrentTerm())
 	ctx, cancel := context.WithTimeout(context.Background(), membershipWait)
 	defer cancel()
+	term := n.raft.CurrentTerm()
 	if err := waitFuture(ctx, n.raft.Barrier(membershipWait)); err != nil {
 		n.log.Warn("leader barrier", "err", err)
 		return
 	}
+	// The barrier committed an entry of this term, so from now on the commit index this
+	// leader reports is at least every index committed by earlier leaders (read index).
+	n.readyTerm.Store(term)
 	if n.ledger.Size() > 0 || len(n.cfg.Genesis) == 0 {
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -71,6 +72,11 @@ type Node struct {
 	peers   map[string]peerStat // leader only: last status poll of each peer
 
 	acceptAnyOnce sync.Once
+
+	// readyTerm is the term in which this node, as leader, has committed and applied a
+	// barrier (set by onLeadership); before that its commit index may still be behind
+	// entries committed by the previous leader, so it does not answer read-index requests.
+	readyTerm atomic.Uint64
 }
 
 // peerStat is the last answer of a peer to the leader's status poll.
@@ -468,8 +474,8 @@ func (n *Node) readIndex(ctx context.Context) (uint64, error) {
 	hold := time.Now().Add(n.cfg.ForwardHold)
 	for {
 		if n.IsLeader() {
-			if err := waitFuture(ctx, n.raft.VerifyLeader()); err == nil {
-				return n.raft.CommitIndex(), nil
+			if idx, ok := n.leaderReadIndex(ctx); ok {
+				return idx, nil
 			}
 		} else if addr, _ := n.raft.LeaderWithID(); addr != "" {
 			cctx, cancel := context.WithTimeout(ctx, n.cfg.ForwardHold)
@@ -483,6 +489,18 @@ func (n *Node) readIndex(ctx context.Context) (uint64, error) {
 			return 0, err
 		}
 	}
+}
+
+// leaderReadIndex confirms leadership with a quorum and returns the commit index, if this
+// node leads and has committed a barrier in its current term.
+func (n *Node) leaderReadIndex(ctx context.Context) (uint64, bool) {
+	if n.readyTerm.Load() != n.raft.CurrentTerm() {
+		return 0, false
+	}
+	if err := waitFuture(ctx, n.raft.VerifyLeader()); err != nil {
+		return 0, false
+	}
+	return n.raft.CommitIndex(), true
 }
 
 // holdOff sleeps a jittered interval before the next attempt to reach a leader, or

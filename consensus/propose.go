@@ -167,10 +167,8 @@ func (n *Node) serveRPC(c net.Conn) {
 		case opReadIndex:
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			resp = &rpcResponse{Status: stNotLeader}
-			if n.IsLeader() {
-				if err := waitFuture(ctx, n.raft.VerifyLeader()); err == nil {
-					resp = &rpcResponse{Status: stOK, CommitIndex: n.raft.CommitIndex()}
-				}
+			if idx, ok := n.leaderReadIndex(ctx); ok {
+				resp = &rpcResponse{Status: stOK, CommitIndex: idx}
 			}
 			cancel()
 		default:
