@@ -233,3 +233,36 @@ func decodeStrict(body []byte, v any) *apiError {
 	}
 	return nil
 }
+
+// admitNode adds a node to the directory (secretariat): the leader then adds
+// it to Raft as a non-voter, and it catches up. The request is the record
+// `penhub init --join` wrote (node-request.json).
+func (n *Node) admitNode(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	signer, e := n.secretariat(c)
+	if e != nil {
+		return e
+	}
+	var rec ledger.NodeRecord
+	if e := decodeStrict(requestBody(r), &rec); e != nil {
+		return e
+	}
+	d := n.ledger().Directory()
+	var fields []schema.FieldError
+	if rec.ID == "" {
+		fields = append(fields, schema.FieldError{Field: "id", Code: "required", Problem: "the node id is required"})
+	} else if _, ok := d.Node(rec.ID); ok {
+		fields = append(fields, schema.FieldError{Field: "id", Code: "duplicate", Problem: fmt.Sprintf("node %q is already in the directory", rec.ID)})
+	}
+	if _, ok := d.NodeByFingerprint(rec.TLSFingerprint); ok {
+		fields = append(fields, schema.FieldError{Field: "tls_fingerprint", Code: "duplicate", Problem: "another node already has this TLS key"})
+	}
+	if _, err := crypto.ParseVerifyKey(rec.CheckpointKey); err != nil {
+		fields = append(fields, schema.FieldError{Field: "checkpoint_key", Code: "checkpoint_key", Problem: "not a composite public key: " + err.Error()})
+	}
+	if len(fields) > 0 {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: problemCount(len(fields), "node record"), Fields: fields}
+	}
+	rec.Voter = false // joins as a non-voter; promotion is a separate set_suffrage
+	_, e = n.proposeDirectory(w, r, ledger.OpAddNode, signer.ID, ledger.AddNodeBody{Node: rec}, signer)
+	return e
+}

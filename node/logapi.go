@@ -131,3 +131,14 @@ func kindName(k crypto.Kind) string {
 	}
 	return "unknown"
 }
+
+// getGenesis answers the genesis entry (any token): a joining node checks it
+// against the hub id it was given.
+func (n *Node) getGenesis(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	entry, err := n.ledger().Entry(0)
+	if err != nil {
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, "this node has not applied the genesis entry yet")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hub_id": n.cfg.HubID, "entry": entry.Raw})
+	return nil
+}
