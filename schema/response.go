@@ -28,11 +28,21 @@ type Response struct {
 	Changes json.RawMessage `json:"changes,omitempty"`
 }
 
-// ResponseRequest is what a focal point posts to answer a notice: a [Response] with an
-// optional client id (a UUID) that makes a retry idempotent.
+// ResponseRequest is what a focal point posts to answer a notice: the fields of a
+// [Response] plus an optional client id (a UUID) that makes a retry idempotent.
 type ResponseRequest struct {
-	ID string `json:"id,omitempty"`
-	Response
+	ID        string          `json:"id,omitempty"`
+	Decision  string          `json:"decision"`
+	Reason    string          `json:"reason,omitempty"`
+	Quantity  *float64        `json:"quantity,omitempty"`
+	Unit      string          `json:"unit,omitempty"`
+	ShippedOn string          `json:"shipped_on,omitempty"`
+	Changes   json.RawMessage `json:"changes,omitempty"`
+}
+
+// Response returns the plaintext to seal: the request without its client id.
+func (r *ResponseRequest) Response() Response {
+	return Response{Decision: r.Decision, Reason: r.Reason, Quantity: r.Quantity, Unit: r.Unit, ShippedOn: r.ShippedOn, Changes: r.Changes}
 }
 
 // ValidateResponse checks a response request on its own: the decision is known, and each

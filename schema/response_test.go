@@ -56,7 +56,7 @@ func TestResponsePlaintextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := json.Marshal(r.Response)
+	plain, err := json.Marshal(r.Response())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestResponsePlaintextRoundTrip(t *testing.T) {
 		t.Errorf("plaintext %s", plain)
 	}
 	back, err := DecodeResponseRequest(plain)
-	if err != nil || back.Response.Decision != "shipped" || *back.Quantity != 80 {
+	if err != nil || back.Decision != "shipped" || *back.Quantity != 80 {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
