@@ -36,6 +36,9 @@ func TestReplicationThreeNodes(t *testing.T) {
 		t.Fatalf("second proposal of the same notice id: %v, want DuplicateError", err)
 	}
 	c.checkIdentical()
+	if m := c.members[lead].node.Metrics(); !m.IsLeader || m.Voters != 3 || m.LedgerSize != last.Index+1 || m.FSMBatches == 0 {
+		t.Fatalf("metrics %+v", m)
+	}
 	st := c.members[lead].node.Status()
 	if st.State != "leader" || st.Leader != c.members[lead].id || st.AppliedIndex != int64(last.Index) || len(st.Peers) != 3 {
 		t.Fatalf("status %+v", st)
