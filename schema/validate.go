@@ -92,6 +92,7 @@ func ValidateNotice(req *NoticeRequest, now time.Time) FieldErrors {
 	if len(errs) == 0 {
 		return nil
 	}
+	sortProblems(errs, body)
 	return errs
 }
 
@@ -112,6 +113,7 @@ func ValidateNoticeBody(typ string, body []byte, now time.Time) FieldErrors {
 	if len(errs) == 0 {
 		return nil
 	}
+	sortProblems(errs, v)
 	return errs
 }
 

@@ -335,3 +335,34 @@ func TestProblemsInPlainEnglish(t *testing.T) {
 		t.Errorf("FieldErrors.Error() = %q", s)
 	}
 }
+
+func TestProblemsInFieldOrder(t *testing.T) {
+	data := mutate(t, basePreExport,
+		set("id", "x"), set("recipients", []any{"NL", "NL"}), set("handling", "H3"),
+		set("body.exporter.country", "XX"), set("body.importer.address", del),
+		set("body.items.0.cas", "90-82-5"), set("body.items.0.quantity", -1),
+		set("body.items.1.substance", "Unobtainium"), set("body.items.1.unit", "lb"),
+		set("body.transport.mode", "boat"), set("body.response_deadline", "2029-01-01"),
+		set("body.valid_until", "2030-01-01"))
+	req, err := DecodeNoticeRequest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, e := range ValidateNotice(req, testNow) {
+		fields = append(fields, e.Field)
+	}
+	wantFields := []string{
+		"id", "recipients[1]",
+		"body.exporter.country", "body.importer.address",
+		"body.items[0].cas", "body.items[0].quantity",
+		"body.items[1].substance", "body.items[1].unit",
+		"body.transport.mode", "body.response_deadline", "body.valid_until", "body.handling_note",
+	}
+	if strings.Join(fields, " ") != strings.Join(wantFields, " ") {
+		t.Errorf("order:\n got  %q\n want %q", fields, wantFields)
+	}
+	if k := pathKey(`body["odd key"].x`, nil); len(k) == 0 {
+		t.Error("no key for an odd path")
+	}
+}
