@@ -135,6 +135,9 @@ func decodeArmour(b []byte, typ string) ([]byte, error) {
 		}
 		rest = after
 	}
+	if !bytes.HasPrefix(rest, []byte("-----BEGIN ")) {
+		return nil, fmt.Errorf("%w: no %s block (only '#' lines may precede it)", ErrMalformed, typ)
+	}
 	block, rest := pem.Decode(rest)
 	if block == nil {
 		return nil, fmt.Errorf("%w: no %s block", ErrMalformed, typ)

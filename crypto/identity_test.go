@@ -60,6 +60,7 @@ func TestIdentityFiles(t *testing.T) {
 		"trailing": append(slices.Clone(sec), "junk\n"...),
 		"public":   mustPublic(t, id),
 		"empty":    nil,
+		"junk":     append([]byte("junk line\n"), sec...),
 	} {
 		if _, err := ParseSecret(bad); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v, want ErrMalformed", name, err)
