@@ -100,3 +100,42 @@ func manyValues(n int) string {
 	}
 	return strings.Join(v, ",")
 }
+
+// FuzzParseFilter checks that ParseFilter never panics, that what it accepts obeys its limits,
+// and that re-encoding an accepted filter parses back to the same filter.
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"", "types=pre_export,alert", "countries=de&countries=NL", "substances=Ephedrine,50-81-7&categories=seizure", "types=a,,b", "substances=%ff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		got, err := ParseFilter(q)
+		if err != nil {
+			if !errors.Is(err, ErrBadFilter) {
+				t.Fatalf("error %v does not wrap ErrBadFilter", err)
+			}
+			return
+		}
+		back := url.Values{}
+		for name, list := range map[string][]string{"types": got.Types, "substances": got.Substances, "countries": got.Countries, "categories": got.Categories} {
+			if len(list) > maxFilterValues {
+				t.Fatalf("%s has %d values", name, len(list))
+			}
+			for _, v := range list {
+				if v == "" || len(v) > maxFilterValue || strings.Contains(v, ",") || v != strings.TrimSpace(v) {
+					t.Fatalf("%s value %q out of bounds", name, v)
+				}
+			}
+			if len(list) > 0 {
+				back.Set(name, strings.Join(list, ","))
+			}
+		}
+		again, err := ParseFilter(back)
+		if err != nil || fmt.Sprint(again) != fmt.Sprint(got) {
+			t.Fatalf("round trip of %+v: %+v, %v", got, again, err)
+		}
+	})
+}
