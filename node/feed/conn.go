@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,7 +31,7 @@ const (
 // falls too far behind, or the hub stops; it returns when the connection is closed. The node
 // authenticates the request first and parses since (nil: only entries appended from now on;
 // N: every entry with log index ≥ N, replayed from the store, then live, with no gap and no
-// duplicate). If the upgrade fails, the upgrader has already answered with an HTTP error.
+// duplicate; since is clamped to 2^63−1). If the upgrade fails, the upgrader has already answered with an HTTP error.
 //
 // The calling goroutine is the connection's only writer; ServeWS starts one reader goroutine
 // that handles control frames and waits for it before returning.
@@ -93,10 +94,10 @@ func (c *conn) serve(ctx context.Context, since *uint64) *stop {
 	// 1. Catch up from the store before registering, so that the gap left after
 	// registering is small.
 	if since != nil {
-		c.next = *since
+		c.next = min(*since, math.MaxInt64) // heartbeat indexes are int64
 		for range maxCatchUpRounds {
 			size, _ := c.hub.src.Changed()
-			if size <= c.next+catchUpSlack {
+			if size <= c.next || size-c.next <= catchUpSlack {
 				break
 			}
 			if st := c.replay(ctx, size); st != nil {

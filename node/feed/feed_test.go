@@ -461,3 +461,22 @@ func TestShutdownAndViewErrorCloseWithResumePoint(t *testing.T) {
 		t.Fatalf("on shutdown got %v, want 1001 with since=2", err)
 	}
 }
+
+// TestSinceBeyondLog covers a client that moved to a node whose log is shorter than its
+// resume point: it gets nothing until the log reaches since.
+func TestSinceBeyondLog(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{})
+	c := tf.dial(t, "as=NL", "since=5")
+	if m := c.mustNext(); m.Kind != KindHeartbeat || m.Index != 4 {
+		t.Fatalf("first frame %+v, want heartbeat 4", m)
+	}
+	for range 7 {
+		src.Append(notice("alert", "H0"), "NL")
+	}
+	for _, want := range []int64{5, 6} {
+		if m := c.mustEntry(); m.Index != want {
+			t.Fatalf("got %d, want %d", m.Index, want)
+		}
+	}
+}

@@ -20,9 +20,10 @@ type Source interface {
 	// from the hub's goroutine (live entries) and from connection goroutines (replay after
 	// since), concurrently, so it must be safe for concurrent use; the hub calls it at most
 	// once per (index, authority) however many subscribers that authority has. The returned
-	// Message is owned by the feed afterwards and must not be modified by the Source. An error
-	// means the entry could not be read now (store failure, ctx done); the feed closes the
-	// affected connections with a resume point instead of skipping the entry.
+	// Message is owned by the feed afterwards (the feed sets its Index) and must not be
+	// modified by the Source. An error means the entry could not be read now (store failure,
+	// ctx done); the feed closes the affected connections with a resume point instead of
+	// skipping the entry.
 	View(ctx context.Context, index uint64, authority string) (*Message, error)
 }
 
