@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/penhub/penhub/consensus"
+	"github.com/penhub/penhub/consensus/ledger"
 	"github.com/penhub/penhub/crypto"
 	"github.com/penhub/penhub/schema"
 )
@@ -267,13 +268,17 @@ func proposeError(err error) *apiError {
 	case errors.Is(err, consensus.ErrOutcomeUnknown), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeOutcomeUnknown, Message: "the write may or may not have been committed; retry with the same client id, it is safe", RetryAfter: time.Second}
 	case errors.As(err, &rej):
+		// Every node rejected the entry identically; nothing was written.
+		msg := "the log rejected the entry: " + rej.Reason
 		switch rej.Code {
-		case "unknown_recipient", "revoked":
-			return errorf(http.StatusUnprocessableEntity, codeUnknownRecipient, "the log rejected the entry: "+rej.Reason)
-		case "unknown_notice", "not_authorized":
-			return errorf(http.StatusUnprocessableEntity, codeInvalidTransition, "the log rejected the entry: "+rej.Reason)
+		case ledger.CodeUnknownRecipient:
+			return errorf(http.StatusUnprocessableEntity, codeUnknownRecipient, msg)
+		case ledger.CodeRevoked, ledger.CodeUnknownSigner, ledger.CodeNotAuthorized, ledger.CodeBadSignature:
+			return errorf(http.StatusForbidden, codeForbidden, msg)
+		case ledger.CodeUnknownNotice:
+			return errorf(http.StatusNotFound, codeNotFound, msg)
 		}
-		return errorf(http.StatusUnprocessableEntity, rej.Code, "the log rejected the entry: "+rej.Reason)
+		return errorf(http.StatusUnprocessableEntity, codeValidationFailed, msg)
 	}
 	return errorf(http.StatusInternalServerError, codeInternal, "proposing entry: "+err.Error())
 }

@@ -101,9 +101,10 @@ func freeBase(t *testing.T, n int) int {
 }
 
 // startDev runs `penhub dev` in a fresh directory and waits for cluster.json.
+// The port range is free for one more node (tests that join a node use it).
 func startDev(t *testing.T, nodes int) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), base: freeBase(t, nodes), out: &bytes.Buffer{}, extra: map[string]*exec.Cmd{}}
+	c := &cluster{t: t, dir: t.TempDir(), base: freeBase(t, nodes+1), out: &bytes.Buffer{}, extra: map[string]*exec.Cmd{}}
 	c.start(nodes)
 	t.Cleanup(c.stop)
 	return c
