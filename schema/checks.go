@@ -64,13 +64,15 @@ func (c *checker) preExport(b *PreExport) {
 		c.add("body.transport.departure_date", "required", "this field is required")
 	}
 	departure, depOK := parseDate(b.Transport.DepartureDate)
-	if deadline, ok := ParseDeadline(b.ResponseDeadline); ok {
-		day, _ := parseDate(b.ResponseDeadline)
+	if day, ok := parseDate(b.ResponseDeadline); ok {
+		today := c.today()
 		switch {
-		case !deadlineOpen(deadline, c.now):
+		case day.Before(today):
 			c.add("body.response_deadline", "deadline_past",
-				"the response deadline %s has passed (a deadline ends 23:59:59 UTC of its day; now is %s)",
-				b.ResponseDeadline, c.now.UTC().Format(time.RFC3339))
+				"the response deadline %s has passed (today is %s, UTC)", b.ResponseDeadline, today.Format(DateLayout))
+		case !day.After(today):
+			c.add("body.response_deadline", "deadline_past",
+				"the response deadline %s is today; it must be a later day, to leave the importing authority time to answer", b.ResponseDeadline)
 		case depOK && day.After(departure):
 			c.add("body.response_deadline", "deadline_after_departure",
 				"the response deadline %s is after the departure date %s; the importing authority must be able to answer before the goods leave",

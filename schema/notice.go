@@ -83,8 +83,9 @@ type PreExport struct {
 	ExportAuthorization string    `json:"export_authorization" validate:"required,max=128"`
 	ImportAuthorization string    `json:"import_authorization,omitempty" validate:"max=128"`
 	Transport           Transport `json:"transport"`
-	// ResponseDeadline is the last day (ending 23:59:59 UTC) for the importing authority to
-	// answer; after now and on or before Transport.DepartureDate.
+	// ResponseDeadline is the last day (ending 23:59:59 UTC, see [ParseDeadline]) for the
+	// importing authority to answer; a day after today (UTC) and on or before
+	// Transport.DepartureDate.
 	ResponseDeadline string `json:"response_deadline" validate:"required,date"`
 	// ValidUntil is the last day of a multi-shipment notice; on or after the departure date.
 	ValidUntil    string `json:"valid_until,omitempty" validate:"omitempty,date"`

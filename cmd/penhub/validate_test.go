@@ -104,8 +104,11 @@ func TestValidateProblems(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, good+": body.response_deadline: the response deadline 2030-06-15 has passed") {
 		t.Errorf("exit %d:\n%s", code, stderr)
 	}
-	if code, _, stderr = runValidateT(t, "--now=2030-06-15", good); code != 0 {
-		t.Errorf("deadline day itself: exit %d\n%s", code, stderr)
+	if code, _, stderr = runValidateT(t, "--now=2030-06-14", good); code != 0 {
+		t.Errorf("the day before the deadline: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr = runValidateT(t, "--now=2030-06-15", good); code != 1 || !strings.Contains(stderr, "is today") {
+		t.Errorf("the deadline day itself: exit %d\n%s", code, stderr)
 	}
 }
 
