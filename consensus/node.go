@@ -64,6 +64,8 @@ type Node struct {
 	genesis *ledger.GenesisBody // parsed Config.Genesis, nil without one
 
 	closed    chan struct{}
+	closedCtx context.Context // cancelled with closed; bounds calls made for callers
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 	closeErr  error
 	wg        sync.WaitGroup
@@ -100,6 +102,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		closed: make(chan struct{}),
 		peers:  make(map[string]peerStat),
 	}
+	n.closedCtx, n.cancel = context.WithCancel(context.Background())
 	if len(cfg.Genesis) > 0 {
 		g, err := parseGenesis(cfg.Genesis)
 		if err != nil {
@@ -107,7 +110,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.genesis = g
 	}
-	var cleanup []func()
+	cleanup := []func(){n.cancel}
 	fail := func(err error) (*Node, error) {
 		for i := len(cleanup) - 1; i >= 0; i-- {
 			cleanup[i]()
@@ -361,6 +364,7 @@ func (n *Node) Close(ctx context.Context) error {
 // goroutines, raft, the raft port, then the stores.
 func (n *Node) shutdown() error {
 	close(n.closed)
+	n.cancel()
 	var errs []error
 	if err := n.raft.Shutdown().Error(); err != nil {
 		errs = append(errs, fmt.Errorf("shutting down raft: %w", err))
@@ -379,6 +383,17 @@ func (n *Node) shutdown() error {
 	}
 	n.log.Info("consensus node closed")
 	return errors.Join(errs...)
+}
+
+// bound returns ctx, also cancelled when the node closes, so that calls in flight for a
+// caller (a forwarded proposal, a read-index request) do not hold up Close.
+func (n *Node) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(n.closedCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // waitFuture waits for a raft future until ctx is done.
@@ -460,6 +475,8 @@ func (n *Node) appliedThrough(index uint64) bool {
 // any write acknowledged before the call. Errors: ErrUnavailable (no leader within
 // ForwardHold), ErrClosed, or ctx's error.
 func (n *Node) Barrier(ctx context.Context) error {
+	ctx, cancel := n.bound(ctx)
+	defer cancel()
 	commit, err := n.readIndex(ctx)
 	if err != nil {
 		return err

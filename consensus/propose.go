@@ -37,6 +37,8 @@ func (n *Node) Propose(ctx context.Context, envelope []byte) (*Applied, error) {
 		ctx, cancel = context.WithTimeout(ctx, proposeWaitDefault)
 		defer cancel()
 	}
+	ctx, cancel := n.bound(ctx)
+	defer cancel()
 	hold := time.Now().Add(n.cfg.ForwardHold)
 	for {
 		select {
