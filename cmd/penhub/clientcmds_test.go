@@ -127,6 +127,16 @@ func TestPostCommand(t *testing.T) {
 		t.Fatalf("attempts carried ids %q, want the same twice", ids)
 	}
 
+	// outcome_unknown beyond the retry budget with a generated id: the error
+	// names the id to put in the file.
+	// (Retry-After beyond the 30 s budget: no retry.)
+	s.FailNext(clienttest.Fault{Status: 503, Code: "outcome_unknown", RetryAfter: time.Minute})
+	code, _, errOut = cliRun(t, runPost, f)
+	if code != 1 {
+		t.Fatalf("outcome_unknown: exit %d", code)
+	}
+	wantOneErrorLine(t, errOut, `to retry safely, add "id": "`)
+
 	// Failures: exit 1, one line.
 	bad := writeFile(t, "bad.json", `{"type":"nonsense","recipients":[],"body":{}}`)
 	code, _, errOut = cliRun(t, runPost, bad)

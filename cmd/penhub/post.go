@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/google/uuid"
+
+	"github.com/penhub/penhub/node/client"
 )
 
 const postUsage = `usage: penhub post [--json] FILE
@@ -53,11 +56,16 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "post", fmt.Errorf("reading notice request: %w", err))
 	}
-	body, err := withClientID(data)
+	body, generated, err := withClientID(data)
 	if err != nil {
 		return fail(stderr, "post "+name, err)
 	}
 	res, err := c.PostNotice(ctx, json.RawMessage(body))
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == client.CodeOutcomeUnknown && generated != "" {
+		// A re-run would send a new client id and could post twice.
+		err = fmt.Errorf("%w (the notice may have been posted: to retry safely, add \"id\": %q to the file)", err, generated)
+	}
 	if err != nil {
 		return fail(stderr, "post "+name, err)
 	}
@@ -76,24 +84,25 @@ func runPost(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// withClientID returns the request with a fresh UUID v4 in "id" unless it has
-// a non-empty one. The request must be a JSON object; the rest of its
-// checking is the node's (or penhub validate's).
-func withClientID(data []byte) ([]byte, error) {
+// withClientID returns the request with a fresh UUID v4 in "id" (also
+// returned as generated) unless it has a non-empty one. The request must be a
+// JSON object; the rest of its checking is the node's (or penhub validate's).
+func withClientID(data []byte) (body []byte, generated string, err error) {
 	var req map[string]json.RawMessage
 	if err := json.Unmarshal(data, &req); err != nil || req == nil {
 		if err == nil {
-			err = fmt.Errorf("null")
+			err = errors.New("null")
 		}
-		return nil, fmt.Errorf("reading notice request: not a JSON object: %w", err)
+		return nil, "", fmt.Errorf("reading notice request: not a JSON object: %w", err)
 	}
 	if raw, ok := req["id"]; ok {
 		var id string
 		if err := json.Unmarshal(raw, &id); err == nil && id != "" {
-			return data, nil // sent exactly as written
+			return data, "", nil // sent exactly as written
 		}
 	}
-	id, _ := json.Marshal(uuid.NewString())
-	req["id"] = id
-	return json.Marshal(req)
+	generated = uuid.NewString()
+	req["id"], _ = json.Marshal(generated)
+	body, err = json.Marshal(req)
+	return body, generated, err
 }
