@@ -16,6 +16,8 @@ func TestDecodeNoticeRequestStrict(t *testing.T) {
 		{"not json", `hello`, "", "malformed JSON"},
 		{"empty", ``, "", "unexpected end"},
 		{"array top", `[]`, "", "expected an object, got an array"},
+		{"null top", `null`, "", "expected an object, got null"},
+		{"string top", ` "x"`, "", "expected an object, got the string \"x\""},
 		{"trailing data", `{"type":"alert","recipients":["*"],"body":{"title":"t","summary":"s"}} {}`, "", "after the JSON value"},
 		{"trailing garbage", `{"type":"alert"}x`, "", "after the JSON value"},
 		{"unknown top field", `{"type":"alert","recipient":["NL"]}`, "recipient", `unknown field "recipient"`},

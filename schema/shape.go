@@ -23,6 +23,9 @@ func decodeStrict(data []byte, v any, prefix string) error {
 		return &DecodeError{Field: prefix, Problem: "the request is not valid UTF-8"}
 	}
 	s := shapeScanner{data: data}
+	if s.ws(); s.pos < len(data) && data[s.pos] != '{' {
+		return s.wrongType(prefix, "an object")
+	}
 	if err := s.value(reflect.TypeOf(v).Elem(), prefix); err != nil {
 		return err
 	}
@@ -232,6 +235,8 @@ func (s *shapeScanner) wrongType(path, want string) error {
 		got = "true"
 	case c == 'f':
 		got = "false"
+	case c == 'n':
+		got = "null"
 	default:
 		return s.unexpected(path, "a value")
 	}
