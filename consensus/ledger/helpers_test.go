@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/penhub/penhub/crypto"
 )
@@ -228,3 +229,5 @@ func (l *testLedger) mustReject(env []byte, code string) {
 		l.t.Fatalf("apply: rejected with %s (%s), want %s", rej.Code, rej.Reason, code)
 	}
 }
+
+func storedIndex(n int64) int64 { return tlog.StoredHashIndex(0, n) }

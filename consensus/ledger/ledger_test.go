@@ -72,7 +72,7 @@ func TestEntryRejections(t *testing.T) {
 	n := f.notice("DE", "NL", "FR")
 	nA := l.mustApply(n)
 	l.mustApply(f.response("NL", n, "DE", "FR")) // entry 2
-	stranger := f.newIdentity("DE") // a DE key the directory does not know
+	stranger := f.newIdentity("DE")              // a DE key the directory does not know
 	xx := f.newIdentity("XX")
 	f.auth["XX"] = xx
 
@@ -247,15 +247,17 @@ func mixedHistory(t *testing.T, f *fixture) [][]byte {
 	n1 := f.notice("DE", "NL", "FR")
 	n2 := f.notice("NL", "DE")
 	fresh := f.newIdentity("FR")
+	oldFR := f.auth["FR"]
+	defer func() { f.auth["FR"] = oldFR }()
 	var h [][]byte
 	h = append(h, f.genesis, n1, n2, n1, // n1 again: duplicate
 		f.response("NL", n1, "DE", "FR"),
 		f.response("FR", n1, "DE"), // wrong recipients
 		f.dir(OpRotateKeys, "FR", RotateBody{ID: "FR", SignKey: fresh.Sign.Public().Bytes(), KEMKey: fresh.KEM.Public().Bytes()}, f.signer("FR"), crypto.Signer{ID: "FR", Key: fresh.Sign}),
-		f.notice("FR", "DE"),        // old FR key: rejected after the rotation
-		f.response("DE", n2, "NL"),  // fine
-		[]byte("garbage"),           // malformed
-		f.notice("DE", "FR"),        // stanza for FR's old KEM key: rejected
+		f.notice("FR", "DE"),       // old FR key: rejected after the rotation
+		f.response("DE", n2, "NL"), // fine
+		[]byte("garbage"),          // malformed
+		f.notice("DE", "FR"),       // stanza for FR's old KEM key: rejected
 		f.dir(OpRevokeAuthority, "INT-INCB", RevokeBody{ID: "NL"}, f.signer("INT-INCB")),
 		f.response("DE", n1, "NL", "FR"), // NL revoked: rejected
 	)

@@ -1,0 +1,80 @@
+package ledger
+
+import (
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/raft"
+	bolt "go.etcd.io/bbolt"
+)
+
+// FuzzApply feeds arbitrary command bytes to a ledger holding a small
+// history. Apply must never panic, and input it does not accept must
+// change nothing but the applied raft index.
+func FuzzApply(f *testing.F) {
+	fx := newFixture(f)
+	n := fx.notice("DE", "NL", "FR")
+	seeds := [][]byte{
+		{}, {0x01}, {0x02, 'P', 'H', 'E', '1'},
+		EncodeCommand(n), // a duplicate once applied
+		EncodeCommand(fx.response("NL", n, "DE", "FR")),
+		EncodeCommand(fx.notice("NL", "DE")),
+		EncodeCommand(fx.dir(OpRevokeAuthority, "FR", RevokeBody{ID: "FR"}, fx.signer("FR"))),
+		EncodeCommand(fx.cosign("n1", 1, [32]byte{})),
+		EncodeCommand(fx.genesis),
+		EncodeCommand(n[:len(n)-1]),
+		EncodeCommand(append(n[:len(n):len(n)], 0)),
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	l, err := Open(filepath.Join(f.TempDir(), "fsm.db"), Options{NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { l.Close() })
+	next := uint64(1)
+	for _, env := range [][]byte{fx.genesis, n} {
+		if _, ok := l.ApplyBatch([]*raft.Log{{Index: next, Type: raft.LogCommand, Data: EncodeCommand(env)}})[0].(*Applied); !ok {
+			f.Fatal("setup entry rejected")
+		}
+		next++
+	}
+	f.Fuzz(func(t *testing.T, cmd []byte) {
+		size, root := l.TreeHead()
+		dir, alarms, ids := l.Directory(), l.AlarmCount(), idCount(t, l)
+		r := l.ApplyBatch([]*raft.Log{{Index: next, Type: raft.LogCommand, Data: cmd}})[0]
+		next++
+		if l.AppliedRaftIndex() != next-1 {
+			t.Fatalf("applied raft index %d, want %d", l.AppliedRaftIndex(), next-1)
+		}
+		switch r.(type) {
+		case *Applied:
+			return // a valid entry (a seed): state changes legitimately
+		case *RejectedError, *DuplicateError:
+		default:
+			t.Fatalf("response %T %v", r, r)
+		}
+		if s2, r2 := l.TreeHead(); s2 != size || r2 != root {
+			t.Fatal("rejected input changed the tree")
+		}
+		if l.Directory() != dir || l.AlarmCount() != alarms || idCount(t, l) != ids {
+			t.Fatal("rejected input changed the state")
+		}
+		if _, err := l.Entry(size); err == nil {
+			t.Fatal("rejected input stored an entry")
+		}
+	})
+}
+
+func idCount(t *testing.T, l *Ledger) int {
+	var n int
+	if err := l.view(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketIDs).Stats().KeyN
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
