@@ -1,6 +1,9 @@
 package node
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -87,6 +90,16 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// Unwrap lets http.ResponseController (and the websocket upgrade) reach the
-// underlying writer's Hijack and Flush.
+// Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack passes the connection to the websocket upgrade (gorilla asserts
+// http.Hijacker directly); a hijacked request counts as 101.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("hijacking connection: %T is not a http.Hijacker", w.ResponseWriter)
+	}
+	w.code = http.StatusSwitchingProtocols
+	return h.Hijack()
+}

@@ -109,19 +109,24 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 	}
 	now := n.now().UTC()
 	plain := responsePlain{ClientID: req.ID, Decision: req.Decision, Reason: req.Reason, Quantity: req.Quantity, Unit: req.Unit, Changes: req.Changes}
+	noticeID, _ := uuid.Parse(notice.ID)
+	var id [16]byte
+	if req.ID != "" {
+		// A retry with the same client id answers the original response
+		// (before the transition check, which the original already passed).
+		id = crypto.DerivedID("penhub/v1/response-id", noticeID[:], []byte(c.Authority), []byte(req.ID))
+		if e, found := n.existingResponse(w, id, c.Authority, plain, notice); found {
+			return e
+		}
+	} else if _, err := n.rand.Read(id[:]); err != nil {
+		return errorf(http.StatusInternalServerError, codeInternal, "drawing response id: "+err.Error())
+	}
 	if e := checkTransition(notice, c.Authority, plain, now); e != nil {
 		return e
 	}
 	sign, ok := n.keyring.Current(c.Authority)
 	if !ok {
 		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q has no signing key on this node", c.Authority))
-	}
-	noticeID, _ := uuid.Parse(notice.ID)
-	var id [16]byte
-	if req.ID != "" {
-		id = crypto.DerivedID("penhub/v1/response-id", noticeID[:], []byte(c.Authority), []byte(req.ID))
-	} else if _, err := n.rand.Read(id[:]); err != nil {
-		return errorf(http.StatusInternalServerError, codeInternal, "drawing response id: "+err.Error())
 	}
 	body, err := json.Marshal(plain)
 	if err != nil {
@@ -218,4 +223,29 @@ func asDuplicate(err error) (*consensus.DuplicateError, bool) {
 	var dup *consensus.DuplicateError
 	ok := errors.As(err, &dup)
 	return dup, ok
+}
+
+// existingResponse answers a retried response: found is true when id is
+// already in the log; then 200 with the original (same content) or 409.
+func (n *Node) existingResponse(w http.ResponseWriter, id [16]byte, author string, want responsePlain, notice *noticeView) (*apiError, bool) {
+	entry, err := n.ledger().EntryByID(id)
+	if err != nil {
+		return nil, false
+	}
+	for _, r := range notice.Responses {
+		if r.Index != entry.Index {
+			continue
+		}
+		same := r.Author == author && r.Decision == want.Decision && r.Reason == want.Reason &&
+			((r.Quantity == nil) == (want.Quantity == nil)) && (r.Quantity == nil || *r.Quantity == *want.Quantity) && r.Unit == want.Unit
+		if !same {
+			return errorf(http.StatusConflict, codeConflict, "a different response was already given with this client id"), true
+		}
+		var f preExportFields
+		_ = json.Unmarshal(notice.Body, &f)
+		status, _ := deriveStatusFrom(notice.Type, f, notice.Responses, n.now().UTC())
+		writeJSON(w, http.StatusOK, map[string]any{"id": r.ID, "index": r.Index, "created_at": r.CreatedAt, "status": status})
+		return nil, true
+	}
+	return errorf(http.StatusConflict, codeConflict, "this client id was already used for another entry"), true
 }
