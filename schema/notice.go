@@ -39,7 +39,7 @@ type Notice struct {
 // Party is a company or person named in a pre_export notice: exporter, importer (both need an
 // address), consignee or broker.
 type Party struct {
-	Name    string `json:"name" validate:"required,max=512"`
+	Name    string `json:"name" validate:"required,nonblank,max=512"`
 	Address string `json:"address,omitempty" validate:"max=1024"`
 	Country string `json:"country" validate:"required,country"`
 }
@@ -49,7 +49,7 @@ type Party struct {
 // non_scheduled.
 type Item struct {
 	// Substance is a catalogue name, synonym or CAS number, or any name when NonScheduled.
-	Substance string `json:"substance" validate:"required,max=256"`
+	Substance string `json:"substance" validate:"required,nonblank,max=256"`
 	// Form is "base" (the default), a salt ("hydrochloride") or "preparation".
 	Form string `json:"form,omitempty" validate:"max=64"`
 	// CAS is the CAS number of the substance in the form shipped; optional.
@@ -80,7 +80,7 @@ type PreExport struct {
 	Consignee           *Party    `json:"consignee,omitempty"`
 	Brokers             []Party   `json:"brokers,omitempty" validate:"max=32,dive"`
 	Items               []Item    `json:"items" validate:"required,min=1,max=1000,dive"`
-	ExportAuthorization string    `json:"export_authorization" validate:"required,max=128"`
+	ExportAuthorization string    `json:"export_authorization" validate:"required,nonblank,max=128"`
 	ImportAuthorization string    `json:"import_authorization,omitempty" validate:"max=128"`
 	Transport           Transport `json:"transport"`
 	// ResponseDeadline is the last day (ending 23:59:59 UTC, see [ParseDeadline]) for the
@@ -103,7 +103,7 @@ type Location struct {
 
 // Company is a company involved in an incident.
 type Company struct {
-	Name    string `json:"name" validate:"required,max=512"`
+	Name    string `json:"name" validate:"required,nonblank,max=512"`
 	Country string `json:"country,omitempty" validate:"omitempty,country"`
 	Role    string `json:"role,omitempty" validate:"max=128"`
 }
@@ -127,7 +127,7 @@ type Incident struct {
 	Transport     *Transport `json:"transport,omitempty"`
 	Online        *Online    `json:"online,omitempty"`
 	Related       []string   `json:"related,omitempty" validate:"max=64,dive,uuid"`
-	ModusOperandi string     `json:"modus_operandi" validate:"required,max=65536"`
+	ModusOperandi string     `json:"modus_operandi" validate:"required,nonblank,max=65536"`
 	ActionTaken   string     `json:"action_taken,omitempty" validate:"max=65536"`
 	FollowUp      string     `json:"follow_up,omitempty" validate:"max=65536"`
 	HandlingNote  string     `json:"handling_note,omitempty" validate:"max=4096"`
@@ -164,7 +164,7 @@ type SuspiciousTransaction struct {
 	ReportedBy   Reporter `json:"reported_by" validate:"required"`
 	Order        Order    `json:"order" validate:"required"`
 	Indicators   []string `json:"indicators" validate:"required,min=1,max=16,unique,dive,oneof=unusual_quantity no_plausible_end_use cash_or_crypto_payment inconsistent_end_user anonymous_contact repackaging_or_mislabelling_request new_customer_urgent shell_company other"`
-	Narrative    string   `json:"narrative" validate:"required,max=65536"`
+	Narrative    string   `json:"narrative" validate:"required,nonblank,max=65536"`
 	HandlingNote string   `json:"handling_note,omitempty" validate:"max=4096"`
 }
 
@@ -177,8 +177,8 @@ type AlertSubstance struct {
 
 // Alert is the body of an alert (a special alert when it has valid_until).
 type Alert struct {
-	Title         string           `json:"title" validate:"required,max=256"`
-	Summary       string           `json:"summary" validate:"required,max=65536"`
+	Title         string           `json:"title" validate:"required,nonblank,max=256"`
+	Summary       string           `json:"summary" validate:"required,nonblank,max=65536"`
 	Substances    []AlertSubstance `json:"substances,omitempty" validate:"max=1000,dive"`
 	ModusOperandi string           `json:"modus_operandi,omitempty" validate:"max=65536"`
 	ValidUntil    string           `json:"valid_until,omitempty" validate:"omitempty,date"`

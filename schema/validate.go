@@ -31,11 +31,12 @@ func newValidator() *validator.Validate {
 		return func(fl validator.FieldLevel) bool { return ok(fl.Field().String()) }
 	}
 	for tag, fn := range map[string]validator.Func{
-		"country": str(ValidCountry),
-		"cas":     str(ValidCAS),
-		"hs_code": str(validHSCode),
-		"unit":    str(func(s string) bool { return slices.Contains(units, s) }),
-		"date":    str(func(s string) bool { _, ok := parseDate(s); return ok }),
+		"country":  str(ValidCountry),
+		"cas":      str(ValidCAS),
+		"hs_code":  str(validHSCode),
+		"unit":     str(func(s string) bool { return slices.Contains(units, s) }),
+		"date":     str(func(s string) bool { _, ok := parseDate(s); return ok }),
+		"nonblank": str(func(s string) bool { return strings.TrimSpace(s) != "" }),
 	} {
 		if err := v.RegisterValidation(tag, fn); err != nil {
 			panic(fmt.Sprintf("schema: registering validation %q: %v", tag, err))
@@ -229,6 +230,8 @@ func translate(fe validator.FieldError) FieldError {
 		if fe.Tag() == "required_with" {
 			f.Problem = "a unit is required with a quantity (one of " + strings.Join(units, ", ") + ")"
 		}
+	case "nonblank":
+		f.Code, f.Problem = "required", "this field is required (it holds only spaces)"
 	case "min":
 		f.Code = "required"
 		f.Problem = fmt.Sprintf("at least %s entry is required", fe.Param())

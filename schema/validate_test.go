@@ -98,6 +98,8 @@ func TestValidatePreExport(t *testing.T) {
 		{"exporter address missing", pe, []mutation{set("body.exporter.address", del)}, []string{"body.exporter.address:required"}},
 		{"importer address missing", pe, []mutation{set("body.importer.address", "")}, []string{"body.importer.address:required"}},
 		{"exporter name missing", pe, []mutation{set("body.exporter.name", del)}, []string{"body.exporter.name:required"}},
+		{"exporter name blank", pe, []mutation{set("body.exporter.name", " \t")}, []string{"body.exporter.name:required"}},
+		{"substance blank", pe, []mutation{set("body.items.0.substance", "  ")}, []string{"body.items[0].substance:required"}},
 		{"exporter name too long", pe, []mutation{set("body.exporter.name", long)}, []string{"body.exporter.name:too_long"}},
 		{"exporter country bad", pe, []mutation{set("body.exporter.country", "XX")}, []string{"body.exporter.country:country"}},
 		{"exporter country lower", pe, []mutation{set("body.exporter.country", "de")}, []string{"body.exporter.country:country"}},
@@ -254,6 +256,7 @@ func TestValidateSuspicious(t *testing.T) {
 		{"indicator duplicate", st, []mutation{set("body.indicators", []any{"other", "other"})}, []string{"body.indicators:duplicate"}},
 		{"all indicators", st, []mutation{set("body.indicators", []any{"unusual_quantity", "no_plausible_end_use", "cash_or_crypto_payment", "inconsistent_end_user", "anonymous_contact", "repackaging_or_mislabelling_request", "new_customer_urgent", "shell_company", "other"})}, nil},
 		{"narrative missing", st, []mutation{set("body.narrative", "")}, []string{"body.narrative:required"}},
+		{"narrative blank", st, []mutation{set("body.narrative", "\n ")}, []string{"body.narrative:required"}},
 	})
 }
 
