@@ -44,8 +44,11 @@ type Config struct {
 	// Logger receives raft and consensus logs. Default: slog.Default().
 	Logger *slog.Logger
 	// HeartbeatTimeout and ElectionTimeout are raft's; default 1 s each (Consul and Vault
-	// "multiplier 1"). The leader lease is min(500 ms, HeartbeatTimeout).
+	// "multiplier 1").
 	HeartbeatTimeout, ElectionTimeout time.Duration
+	// LeaderLeaseTimeout is how long a leader keeps leading without hearing from a quorum;
+	// default 500 ms (raft's), at most HeartbeatTimeout.
+	LeaderLeaseTimeout time.Duration
 	// ForwardHold bounds how long Propose waits for a leader to appear (retrying with
 	// jitter) before returning ErrUnavailable. Default 5 s.
 	ForwardHold time.Duration
@@ -68,6 +71,7 @@ type Config struct {
 const (
 	defaultHeartbeat         = time.Second
 	defaultElection          = time.Second
+	defaultLease             = 500 * time.Millisecond
 	defaultForwardHold       = 5 * time.Second
 	defaultSnapshotThreshold = 8192
 	defaultTrailingLogs      = 10240
@@ -79,13 +83,14 @@ const (
 // Genesis.
 func DefaultConfig() Config {
 	return Config{
-		Logger:            slog.Default(),
-		HeartbeatTimeout:  defaultHeartbeat,
-		ElectionTimeout:   defaultElection,
-		ForwardHold:       defaultForwardHold,
-		SnapshotThreshold: defaultSnapshotThreshold,
-		TrailingLogs:      defaultTrailingLogs,
-		SnapshotInterval:  defaultSnapshotInterval,
+		Logger:             slog.Default(),
+		HeartbeatTimeout:   defaultHeartbeat,
+		ElectionTimeout:    defaultElection,
+		LeaderLeaseTimeout: defaultLease,
+		ForwardHold:        defaultForwardHold,
+		SnapshotThreshold:  defaultSnapshotThreshold,
+		TrailingLogs:       defaultTrailingLogs,
+		SnapshotInterval:   defaultSnapshotInterval,
 	}
 }
 
@@ -100,6 +105,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ElectionTimeout == 0 {
 		c.ElectionTimeout = defaultElection
+	}
+	if c.LeaderLeaseTimeout == 0 {
+		c.LeaderLeaseTimeout = min(defaultLease, c.HeartbeatTimeout)
 	}
 	if c.ForwardHold == 0 {
 		c.ForwardHold = defaultForwardHold
@@ -130,6 +138,8 @@ func (c *Config) Validate() error {
 		return errors.New("consensus config: Bootstrap needs Genesis")
 	case c.HeartbeatTimeout < 5*time.Millisecond || c.ElectionTimeout < c.HeartbeatTimeout:
 		return fmt.Errorf("consensus config: HeartbeatTimeout %v must be ≥ 5ms and ≤ ElectionTimeout %v", c.HeartbeatTimeout, c.ElectionTimeout)
+	case c.LeaderLeaseTimeout < 5*time.Millisecond || c.LeaderLeaseTimeout > c.HeartbeatTimeout:
+		return fmt.Errorf("consensus config: LeaderLeaseTimeout %v must be ≥ 5ms and ≤ HeartbeatTimeout %v", c.LeaderLeaseTimeout, c.HeartbeatTimeout)
 	case c.ForwardHold < 0:
 		return errors.New("consensus config: ForwardHold must not be negative")
 	case c.TrailingLogs < 1:

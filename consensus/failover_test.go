@@ -102,7 +102,7 @@ func TestNoLeaderUnavailable(t *testing.T) {
 		t.Fatalf("Propose without quorum: %v, want ErrUnavailable", err)
 	}
 	t.Logf("ErrUnavailable after %v", time.Since(start))
-	if c.members[f].node.Ready() {
+	if !waitFor(5*time.Second, func() bool { return !c.members[f].node.Ready() }) {
 		t.Fatal("Ready without a leader")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -221,8 +222,11 @@ func (c *testCluster) config(i int) Config {
 	cfg.Genesis = c.genesis
 	cfg.Bootstrap = i == 0
 	cfg.Logger = testLogger(c.t, m.id)
-	cfg.HeartbeatTimeout = 500 * time.Millisecond
-	cfg.ElectionTimeout = 500 * time.Millisecond
+	// Production timeouts with a longer lease: tests share two cores with other packages'
+	// tests, and a starved leader should not step down every few hundred milliseconds.
+	cfg.HeartbeatTimeout = time.Second
+	cfg.ElectionTimeout = time.Second
+	cfg.LeaderLeaseTimeout = time.Second
 	if c.tune != nil {
 		c.tune(&cfg)
 	}
@@ -392,14 +396,30 @@ func (c *testCluster) checkIdentical() {
 	}
 }
 
-// propose proposes env on member i and fails the test on error.
+// propose proposes env on member i as a client would: an ambiguous outcome or no leader
+// is retried with the same envelope, and a duplicate answer then means an earlier attempt
+// was committed (the result then carries only the index). Other errors fail the test.
 func (c *testCluster) propose(i int, env []byte) *Applied {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	a, err := c.members[i].node.Propose(ctx, env)
-	if err != nil {
-		c.t.Fatalf("propose on %s: %v", c.members[i].id, err)
+	var err error
+	for try := 0; try < 10; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var a *Applied
+		a, err = c.members[i].node.Propose(ctx, env)
+		cancel()
+		var dup *DuplicateError
+		switch {
+		case err == nil:
+			return a
+		case try > 0 && errors.As(err, &dup):
+			return &Applied{Index: dup.Index}
+		case errors.Is(err, ErrOutcomeUnknown), errors.Is(err, ErrUnavailable):
+			c.t.Logf("propose on %s (retrying): %v", c.members[i].id, err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		break
 	}
-	return a
+	c.t.Fatalf("propose on %s: %v", c.members[i].id, err)
+	return nil
 }

@@ -184,7 +184,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	rc.LocalID = raft.ServerID(cfg.NodeID)
 	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
 	rc.ElectionTimeout = cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = min(rc.LeaderLeaseTimeout, cfg.HeartbeatTimeout)
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
 	rc.CommitTimeout = min(rc.CommitTimeout, cfg.HeartbeatTimeout/2)
 	rc.BatchApplyCh = true
 	rc.MaxAppendEntries = maxAppendEntries
@@ -553,7 +553,7 @@ func (n *Node) Ready() bool {
 	if leader == "" || n.ledger.Size() == 0 {
 		return false
 	}
-	if n.raft.State() != raft.Leader && time.Since(n.raft.LastContact()) > 2*n.cfg.HeartbeatTimeout {
+	if n.raft.State() != raft.Leader && time.Since(n.raft.LastContact()) > n.cfg.HeartbeatTimeout {
 		return false
 	}
 	commit := n.raft.CommitIndex()
