@@ -414,8 +414,9 @@ func TestSnapshotRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer snap.Release() // Close waits for open read transactions
 	// Entries applied after Snapshot are not in it.
-	src.mustApply(f.notice("DE", "FR"))
+	src.mustApply(f.notice("DE", "INT-INCB"))
 	sink := &memSink{}
 	if err := snap.Persist(sink); err != nil {
 		t.Fatal(err)
