@@ -209,7 +209,7 @@ func (b *bencher) run(ctx context.Context) error {
 	if !needCluster {
 		return nil
 	}
-	b.logf("starting a 3-node cluster (separate processes, fsync on)")
+	b.logf("starting a 3-node cluster with penhub dev (separate node processes, fsync on)")
 	c, err := startBenchCluster(ctx, filepath.Join(b.cfg.dir, "cluster"), b.log)
 	if err != nil {
 		return err

@@ -49,11 +49,11 @@ func (b *bencher) runCatchUp(ctx context.Context) error {
 		return fmt.Errorf("catchup: status of node1: %w", err)
 	}
 	target := st.AppliedIndex
-	p, err := startBenchNode("node4", d4)
+	p, err := startBenchProc("node4", filepath.Join(d4, "node.log"), "node", "--data-dir", d4)
 	if err != nil {
 		return err
 	}
-	c.procs = append(c.procs, p)
+	c.extra = append(c.extra, p)
 	start := time.Now()
 	cl := client.New("http://"+api4, admin, client.WithTimeout(5*time.Second), client.WithRetryBudget(0))
 	limit := max(10*time.Minute, 3*b.cfg.duration)

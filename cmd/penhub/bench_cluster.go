@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,19 +21,20 @@ import (
 	"github.com/penhub/penhub/node/client"
 )
 
-// benchCluster is a 3-node hub laid out as penhub dev lays it out
-// (bootstrapDev: demo authorities, tokens), each node a separate process of
-// this binary with its own data dir under dir, on free loopback ports.
+// benchCluster is a 3-node hub run by `penhub dev` (a child process of this
+// binary) in dir, on free loopback ports: demo authorities and tokens from
+// cluster.json, each node a separate process with fsync on.
 type benchCluster struct {
 	dir   string
 	base  int
 	state *clusterFile
 	hubID [32]byte
-	procs []*benchProc
+	dev   *benchProc   // penhub dev, which owns the 3 node processes
+	extra []*benchProc // nodes the bench started itself (catchup)
 	log   io.Writer
 }
 
-// benchProc is one node process; done closes when it has been reaped.
+// benchProc is a child process; done closes when it has been reaped.
 type benchProc struct {
 	id   string
 	cmd  *exec.Cmd
@@ -65,40 +68,58 @@ func benchFreeBase(slots int) (int, error) {
 	return 0, fmt.Errorf("finding free ports: no free range found")
 }
 
-// startBenchCluster bootstraps a new dev hub in dir and starts its 3 nodes.
-// One more node's ports (base+4, base+104) are free for catchup.
+// startBenchCluster runs `penhub dev --nodes 3` on a new directory dir and
+// waits for its cluster.json and for the nodes to agree on a leader. One
+// more node's ports (base+4, base+104) are free for catchup.
 func startBenchCluster(ctx context.Context, dir string, log io.Writer) (*benchCluster, error) {
 	base, err := benchFreeBase(4)
 	if err != nil {
 		return nil, err
 	}
-	state, err := bootstrapDev(dir, 3, base, false)
-	if err != nil {
-		return nil, fmt.Errorf("creating bench cluster: %w", err)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
-	c := &benchCluster{dir: dir, base: base, state: state, log: log}
-	hub, err := hex.DecodeString(state.HubID)
+	dev, err := startBenchProc("penhub dev", filepath.Join(dir, "dev.log"), "dev", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base))
+	if err != nil {
+		return nil, err
+	}
+	c := &benchCluster{dir: dir, base: base, dev: dev, log: log}
+	fail := func(err error) (*benchCluster, error) {
+		c.stop()
+		return nil, err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		raw, err := os.ReadFile(filepath.Join(dir, "cluster.json"))
+		if err == nil {
+			var st clusterFile
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return fail(fmt.Errorf("parsing cluster.json: %w", err))
+			}
+			c.state = &st
+			break
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("penhub dev wrote no cluster.json within 2 minutes (see %s)", filepath.Join(dir, "dev.log")))
+		}
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-dev.done:
+			return fail(fmt.Errorf("penhub dev exited (see %s)", filepath.Join(dir, "dev.log")))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	hub, err := hex.DecodeString(c.state.HubID)
 	if err != nil || len(hub) != 32 {
-		return nil, fmt.Errorf("creating bench cluster: bad hub id %q", state.HubID)
+		return fail(fmt.Errorf("cluster.json: bad hub id %q", c.state.HubID))
 	}
 	copy(c.hubID[:], hub)
-	for _, nd := range state.Nodes {
-		p, err := startBenchNode(nd.ID, nd.DataDir)
-		if err != nil {
-			c.stop()
-			return nil, err
-		}
-		c.procs = append(c.procs, p)
-	}
-	if err := waitReady(ctx, state.Nodes, 90*time.Second); err != nil {
-		c.stop()
-		return nil, fmt.Errorf("waiting for the bench cluster (see node.log under %s): %w", dir, err)
-	}
 	// Every node must see the same leader before the load starts.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		leaders := map[string]bool{}
-		for i := range state.Nodes {
+		for i := range c.state.Nodes {
 			if st, err := c.status(ctx, i); err == nil && st.Leader != "" {
 				leaders[st.Leader] = true
 			} else {
@@ -106,29 +127,28 @@ func startBenchCluster(ctx context.Context, dir string, log io.Writer) (*benchCl
 			}
 		}
 		if len(leaders) == 1 && !leaders[""] {
-			break
+			return c, nil
 		}
 		if time.Now().After(deadline) {
-			c.stop()
-			return nil, fmt.Errorf("waiting for the bench cluster to agree on a leader: %v", leaders)
+			return fail(fmt.Errorf("waiting for the bench cluster to agree on a leader: %v", leaders))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return c, nil
 }
 
-func startBenchNode(id, dataDir string) (*benchProc, error) {
+// startBenchProc starts this binary with args, output appended to logPath.
+func startBenchProc(id, logPath string, args ...string) (*benchProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding the penhub binary: %w", err)
 	}
-	logf, err := os.OpenFile(filepath.Join(dataDir, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("opening node log: %w", err)
+		return nil, fmt.Errorf("opening %s: %w", logPath, err)
 	}
-	cmd := exec.Command(self, "node", "--data-dir", dataDir)
+	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// A node does not outlive a killed bench.
+	// A child does not outlive a killed bench (dev then stops its nodes).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -143,21 +163,21 @@ func startBenchNode(id, dataDir string) (*benchProc, error) {
 	return p, nil
 }
 
-// stop sends SIGTERM to every node, waits up to 20 s each for a clean
-// shutdown, then kills what is left. It may be called more than once.
+// stop stops the nodes the bench started, then penhub dev (which stops its
+// nodes cleanly within 20 s), with SIGTERM; what is still running after
+// 30 s is killed. It may be called more than once.
 func (c *benchCluster) stop() {
-	for _, p := range c.procs {
+	for _, p := range append(slices.Clone(c.extra), c.dev) {
 		select {
 		case <-p.done:
+			continue
 		default:
 			_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		}
-	}
-	for _, p := range c.procs {
 		select {
 		case <-p.done:
-		case <-time.After(20 * time.Second):
-			fmt.Fprintf(c.log, "bench: %s (pid %d) did not stop in 20 s; killing it\n", p.id, p.cmd.Process.Pid)
+		case <-time.After(30 * time.Second):
+			fmt.Fprintf(c.log, "bench: %s (pid %d) did not stop in 30 s; killing it\n", p.id, p.cmd.Process.Pid)
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}

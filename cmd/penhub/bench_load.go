@@ -280,13 +280,13 @@ func (b *bencher) runMemory() error {
 	b.logf("%s: RssAnon of every node with %d notices stored", scMemory, b.posted)
 	r := newResult(scMemory, 0, latencies{}).add("stored_notices", b.posted)
 	var maxAnon int64
-	for _, p := range b.cluster.procs {
-		anon, total, err := rssAnon(p.cmd.Process.Pid)
+	for _, nd := range b.cluster.state.Nodes {
+		anon, total, err := rssAnon(nd.PID)
 		if err != nil {
 			return err
 		}
 		maxAnon = max(maxAnon, anon)
-		r.add(p.id+"_rss_anon_mib", round(float64(anon)/(1<<20), 1)).add(p.id+"_vm_rss_mib", round(float64(total)/(1<<20), 1))
+		r.add(nd.ID+"_rss_anon_mib", round(float64(anon)/(1<<20), 1)).add(nd.ID+"_vm_rss_mib", round(float64(total)/(1<<20), 1))
 	}
 	mib := float64(maxAnon) / (1 << 20)
 	return b.emit(r.add("rss_anon_mib_max", round(mib, 1)).add("target", "RssAnon <= 256 MiB at 100000 notices").add("meets_target", mib <= 256))
