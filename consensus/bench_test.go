@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -16,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/penhub/penhub/crypto"
 )
@@ -145,127 +141,23 @@ func benchEntrySize(b *testing.B) int {
 	return len(makeNotice(b, [32]byte{1}, auth, "size", 2000))
 }
 
-// benchNoopFSM is a BatchingFSM that does nothing.
-type benchNoopFSM struct{}
-
-func (benchNoopFSM) Apply(*raft.Log) any { return nil }
-func (benchNoopFSM) ApplyBatch(logs []*raft.Log) []any {
-	return make([]any, len(logs))
-}
-func (benchNoopFSM) Snapshot() (raft.FSMSnapshot, error) { return benchNoopSnap{}, nil }
-func (benchNoopFSM) Restore(rc io.ReadCloser) error      { return rc.Close() }
-
-type benchNoopSnap struct{}
-
-func (benchNoopSnap) Persist(s raft.SnapshotSink) error { return s.Close() }
-func (benchNoopSnap) Release()                          {}
-
-// BenchmarkRaftBaseline64 is bare hashicorp/raft: 3 nodes, raft-boltdb/v2 (same bbolt
-// options), LogCache 512, BatchApplyCh, MaxAppendEntries 64, plain TCP transport, no-op
-// BatchingFSM, 64 proposers on the leader, entries of a sealed 2 KiB notice's size.
+// BenchmarkRaftBaseline64 is bare hashicorp/raft (RunRaftBaseline): 3 nodes,
+// raft-boltdb/v2 (same bbolt options), LogCache 512, BatchApplyCh, MaxAppendEntries 64,
+// plain TCP, no-op BatchingFSM, 64 proposers on the leader, entries of a sealed 2 KiB
+// notice's size.
 func BenchmarkRaftBaseline64(b *testing.B) {
-	const n = 3
-	entrySize := benchEntrySize(b)
-	type member struct {
-		r     *raft.Raft
-		store *raftboltdb.BoltStore
-		trans *raft.NetworkTransport
-	}
-	var ms []member
-	var servers []raft.Server
-	for i := 0; i < n; i++ {
-		trans, err := raft.NewTCPTransport("127.0.0.1:0", nil, transportPool, transportTimeout, io.Discard)
-		if err != nil {
-			b.Fatal(err)
-		}
-		dir := b.TempDir()
-		store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, raftLogFile),
-			BoltOptions: &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ms = append(ms, member{store: store, trans: trans})
-		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(fmt.Sprint("b", i)), Address: trans.LocalAddr()})
-	}
-	for i := range ms {
-		dir := b.TempDir()
-		cache, _ := raft.NewLogCache(logCacheSize, ms[i].store)
-		snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotRetain, newHCLog(slog.New(slog.NewTextHandler(io.Discard, nil)), "snap"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		rc := raft.DefaultConfig()
-		rc.LocalID = servers[i].ID
-		rc.BatchApplyCh = true
-		rc.MaxAppendEntries = maxAppendEntries
-		rc.SnapshotThreshold = defaultSnapshotThreshold
-		rc.TrailingLogs = defaultTrailingLogs
-		rc.Logger = newHCLog(slog.New(slog.NewTextHandler(io.Discard, nil)), "raft")
-		if i == 0 {
-			if err := raft.BootstrapCluster(rc, cache, ms[i].store, snaps, ms[i].trans, raft.Configuration{Servers: servers}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		r, err := raft.NewRaft(rc, benchNoopFSM{}, cache, ms[i].store, snaps, ms[i].trans)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ms[i].r = r
-	}
-	defer func() {
-		for _, m := range ms {
-			m.r.Shutdown().Error()
-			m.trans.Close()
-			m.store.Close()
-		}
-	}()
-	var leader *raft.Raft
-	if !waitFor(20*time.Second, func() bool {
-		for _, m := range ms {
-			if m.r.State() == raft.Leader {
-				leader = m.r
-				return true
-			}
-		}
-		return false
-	}) {
-		b.Fatal("no leader")
-	}
-	payload := make([]byte, entrySize)
-	if _, err := rand.Read(payload); err != nil {
+	size := benchEntrySize(b)
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	res, err := runBaseline(context.Background(), b.TempDir(), benchProposers, size, b.N, time.Hour)
+	b.StopTimer()
+	if err != nil {
 		b.Fatal(err)
 	}
-	lat := make([]time.Duration, b.N)
-	var next, failed atomic.Int64
-	var wg sync.WaitGroup
-	b.SetBytes(int64(entrySize))
-	b.ResetTimer()
-	start := time.Now()
-	for p := 0; p < benchProposers; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				err := leader.Apply(payload, 30*time.Second).Error()
-				lat[i] = time.Since(t0)
-				if err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
+	if res.Failed > 0 {
+		b.Fatalf("%d applies failed", res.Failed)
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d applies failed", f)
-	}
-	reportThroughput(b, elapsed, lat)
+	reportThroughput(b, res.Elapsed, res.Latencies)
 }
 
 // benchLogger discards logs unless PENHUB_BENCH_LOG is set (then warnings go to stderr).
