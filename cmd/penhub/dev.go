@@ -74,11 +74,13 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	nodes := fs.Int("nodes", 3, "number of nodes, 1-9")
 	dir := fs.String("dir", "./penhub-dev", "data directory of the cluster")
 	basePort := fs.Int("base-port", 7400, "node i serves its API on base+i and Raft on base+100+i")
+	prepare := fs.Bool("prepare", false, "create the cluster's data dirs and tokens, then exit without starting nodes")
+	docker := fs.Bool("docker", false, "with --prepare: lay nodes out for containers named node1..nodeN (API :7401 and Raft :7501 on every host; see deploy/)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *nodes < 1 || *nodes > 9 || *basePort < 1 || *basePort > 65535-110 {
-		fmt.Fprintln(stderr, "usage: penhub dev [--nodes N (1-9)] [--dir DIR] [--base-port P]")
+	if fs.NArg() > 0 || *nodes < 1 || *nodes > 9 || *basePort < 1 || *basePort > 65535-110 || (*docker && !*prepare) {
+		fmt.Fprintln(stderr, "usage: penhub dev [--nodes N (1-9)] [--dir DIR] [--base-port P] [--prepare [--docker]]")
 		return 2
 	}
 	abs, err := filepath.Abs(*dir)
@@ -89,7 +91,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(stdout, "creating a new %d-node dev hub in %s\n", *nodes, abs)
-		if state, err = bootstrapDev(abs, *nodes, *basePort); err != nil {
+		if state, err = bootstrapDev(abs, *nodes, *basePort, *docker); err != nil {
 			return fail(stderr, "creating dev cluster", err)
 		}
 	case err != nil:
@@ -99,6 +101,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "resuming dev cluster", fmt.Errorf("%s holds a %d-node cluster; use another --dir for %d nodes", abs, len(state.Nodes), *nodes))
 		}
 		fmt.Fprintf(stdout, "resuming the %d-node dev hub in %s\n", len(state.Nodes), abs)
+	}
+	if *prepare {
+		fmt.Fprintf(stdout, "prepared hub %s; start each node with: penhub node --data-dir %s/nodeK\n", state.HubID, abs)
+		return 0
 	}
 
 	self, err := os.Executable()
@@ -221,7 +227,11 @@ func loadDevState(dir string) (*clusterFile, error) {
 
 // bootstrapDev creates keys, TLS material, the genesis entry, node data dirs
 // and tokens for a new dev hub of n nodes.
-func bootstrapDev(dir string, n, basePort int) (*clusterFile, error) {
+//
+// With docker, node k is the host "nodek": it binds its API on 0.0.0.0:7401
+// (plain HTTP, allowed by insecure_http for the container network) and Raft
+// on 0.0.0.0:7501, advertised as nodek:7501.
+func bootstrapDev(dir string, n, basePort int, docker bool) (*clusterFile, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -238,6 +248,8 @@ func bootstrapDev(dir string, n, basePort int) (*clusterFile, error) {
 	}
 	type plannedNode struct {
 		id, api, raft string
+		bindAPI       string // what the node listens on
+		bindRaft      string
 		key           *crypto.Identity
 		cert          tls.Certificate
 		authorities   []*crypto.Identity
@@ -257,6 +269,11 @@ func bootstrapDev(dir string, n, basePort int) (*clusterFile, error) {
 		p.id = "node" + strconv.Itoa(k)
 		p.api = "127.0.0.1:" + strconv.Itoa(basePort+k)
 		p.raft = "127.0.0.1:" + strconv.Itoa(basePort+100+k)
+		p.bindAPI, p.bindRaft = p.api, p.raft
+		if docker {
+			p.api, p.raft = p.id+":7401", p.id+":7501"
+			p.bindAPI, p.bindRaft = "0.0.0.0:7401", "0.0.0.0:7501"
+		}
 		if p.key, err = crypto.GenerateIdentity(rand.Reader, p.id); err != nil {
 			return nil, err
 		}
@@ -286,7 +303,8 @@ func bootstrapDev(dir string, n, basePort int) (*clusterFile, error) {
 	for i, p := range planned {
 		nodeDir := filepath.Join(dir, p.id)
 		cfg := node.DefaultConfig()
-		cfg.NodeID, cfg.DataDir, cfg.API, cfg.Raft, cfg.RaftAdvertise = p.id, nodeDir, p.api, p.raft, p.raft
+		cfg.NodeID, cfg.DataDir, cfg.API, cfg.Raft, cfg.RaftAdvertise = p.id, nodeDir, p.bindAPI, p.bindRaft, p.raft
+		cfg.InsecureHTTP = docker
 		cfg.Bootstrap = i == 0
 		cfg.HubID = state.HubID
 		var ids []string
