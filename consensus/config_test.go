@@ -36,7 +36,9 @@ func TestConfigValidate(t *testing.T) {
 		want   string // substring of the error; "" = valid
 	}{
 		{"defaults", func(*Config) {}, ""},
-		{"zero durations get defaults", func(c *Config) { c.HeartbeatTimeout, c.ElectionTimeout, c.ForwardHold, c.LeaderLeaseTimeout = 0, 0, 0, 0 }, ""},
+		{"zero durations get defaults", func(c *Config) {
+			c.HeartbeatTimeout, c.ElectionTimeout, c.ForwardHold, c.LeaderLeaseTimeout = 0, 0, 0, 0
+		}, ""},
 		{"node id", func(c *Config) { c.NodeID = "" }, "NodeID"},
 		{"data dir", func(c *Config) { c.DataDir = "" }, "DataDir"},
 		{"raft bind", func(c *Config) { c.RaftBind = "" }, "RaftBind"},
