@@ -32,11 +32,15 @@ import (
 
 const benchProposers = 64
 
-func BenchmarkPropose64(b *testing.B)          { benchPropose(b, false) }
-func BenchmarkPropose64Forwarded(b *testing.B) { benchPropose(b, true) }
+func BenchmarkPropose64(b *testing.B)          { benchPropose(b, false, false) }
+func BenchmarkPropose64Forwarded(b *testing.B) { benchPropose(b, true, false) }
 
-func benchPropose(b *testing.B, spread bool) {
-	c := newBenchCluster(b)
+// BenchmarkPropose64LedgerNoSync is BenchmarkPropose64 with the ledger's fsync off (not a
+// supported configuration): the difference is what the FSM's own fsyncs cost.
+func BenchmarkPropose64LedgerNoSync(b *testing.B) { benchPropose(b, false, true) }
+
+func benchPropose(b *testing.B, spread, noSync bool) {
+	c := newBenchCluster(b, noSync)
 	lead := c.leader(10 * time.Second)
 	envs := make([][]byte, b.N)
 	var wg sync.WaitGroup
@@ -119,11 +123,13 @@ func reportThroughput(b *testing.B, elapsed time.Duration, lat []time.Duration) 
 }
 
 // newBenchCluster is newTestCluster for benchmarks: quiet logs, production timeouts.
-func newBenchCluster(b *testing.B) *testCluster {
+func newBenchCluster(b *testing.B, ledgerNoSync bool) *testCluster {
 	return newTestClusterTB(b, 3, withTune(func(cfg *Config) {
 		cfg.Logger = benchLogger(cfg.NodeID)
 		cfg.HeartbeatTimeout = time.Second
 		cfg.ElectionTimeout = time.Second
+		cfg.LeaderLeaseTimeout = defaultLease
+		cfg.ledgerNoSync = ledgerNoSync
 	}))
 }
 

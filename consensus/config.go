@@ -65,6 +65,8 @@ type Config struct {
 
 	// listener, when set (tests), is used instead of listening on RaftBind.
 	listener net.Listener
+	// ledgerNoSync turns off the ledger's fsync (benchmarks only: measures its cost).
+	ledgerNoSync bool
 }
 
 // Defaults used by DefaultConfig and Validate.

@@ -120,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.DataDir, raftDir), 0o700); err != nil {
 		return fail(fmt.Errorf("creating data directory: %w", err))
 	}
-	l, err := ledger.Open(filepath.Join(cfg.DataDir, fsmFile), ledger.Options{Logger: n.log, VerifyWorkers: cfg.VerifyWorkers})
+	l, err := ledger.Open(filepath.Join(cfg.DataDir, fsmFile), ledger.Options{Logger: n.log, VerifyWorkers: cfg.VerifyWorkers, NoSync: cfg.ledgerNoSync})
 	if err != nil {
 		return fail(fmt.Errorf("opening ledger: %w", err))
 	}
