@@ -201,8 +201,10 @@ func (s *wsSub) start() {
 	}
 	s.started = true
 	go func() {
-		defer close(s.done)
+		// done closes before frames: a reader that sees frames closed
+		// finds err set.
 		defer close(s.frames)
+		defer close(s.done)
 		for {
 			_, data, err := s.ws.ReadMessage()
 			if err != nil {
