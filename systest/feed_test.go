@@ -46,6 +46,7 @@ func TestFeed(t *testing.T) {
 	f.partner = c.token("NL", "partner", f.nl.ID)
 	f.focal = c.token("NL", "focal_point", f.nl.ID)
 
+	t.Run("refused subscriptions", f.testRefused)
 	t.Run("partner receives within 1 s", f.testLatency)
 	t.Run("H2 never reaches a partner", f.testH2)
 	t.Run("types filter", f.testTypes)
@@ -126,6 +127,7 @@ type feedFrame struct {
 	Sender     string          `json:"sender"`
 	Recipients []string        `json:"recipients"`
 	Reference  string          `json:"reference"`
+	CreatedAt  string          `json:"created_at"`
 	Body       json.RawMessage `json:"body"`
 	at         time.Time       // when the client read it
 }
@@ -298,6 +300,78 @@ func checkIncreasing(t *testing.T, who string, frames []feedFrame) {
 	}
 }
 
+// testRefused: the feed answers a plain HTTP error, never a websocket, to
+// requests it refuses; node/client's Subscribe gives up on them at once.
+func (f *feedEnv) testRefused(t *testing.T) {
+	ws := "ws" + strings.TrimPrefix(f.nl.API, "http") + "/v1/feed"
+	cases := []struct {
+		name   string
+		token  string
+		query  string
+		origin string
+		status int
+		code   string
+	}{
+		{"no token", "", "", "", 401, "unauthorized"},
+		{"unknown token", "phk_nope", "", "", 401, "unauthorized"},
+		{"auditor", f.c.token("NL", "auditor", f.nl.ID), "", "", 403, "forbidden"},
+		{"admin (no authority)", f.c.token("", "admin", f.nl.ID), "", "", 403, "forbidden"},
+		{"since not an index", f.partner, "?since=abc", "", 400, "bad_request"},
+		{"since beyond 2^63", f.partner, "?since=9223372036854775808", "", 400, "bad_request"},
+		{"65 types", f.partner, "?types=" + manyTypes(65), "", 400, "bad_request"},
+		{"malformed type", f.partner, "?types=pre-export!", "", 400, "bad_request"},
+		{"empty country", f.partner, "?countries=DE,,NL", "", 400, "bad_request"},
+		{"foreign browser origin", f.partner, "", "http://evil.example", 403, ""},
+	}
+	for _, tc := range cases {
+		h := http.Header{}
+		if tc.token != "" {
+			h.Set("Authorization", "Bearer "+tc.token)
+		}
+		if tc.origin != "" {
+			h.Set("Origin", tc.origin)
+		}
+		conn, resp, err := websocket.DefaultDialer.Dial(ws+tc.query, h)
+		if err == nil {
+			conn.Close()
+			t.Errorf("%s: the feed accepted the websocket, want %d", tc.name, tc.status)
+			continue
+		}
+		if resp == nil {
+			t.Errorf("%s: %v, want an HTTP %d", tc.name, err, tc.status)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.code != "" && errorCode(body) != tc.code) {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, resp.StatusCode, truncate(body), tc.status, tc.code)
+		}
+	}
+	// Subscribe does not retry what retrying cannot fix.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := client.New(f.nl.API, f.c.token("NL", "auditor", f.nl.ID)).Subscribe(ctx, client.SubscribeOptions{}, func(client.FeedMessage) error { return nil })
+	if !isAPIError(err, http.StatusForbidden, "forbidden") {
+		t.Errorf("Subscribe with an auditor token: %v, want the 403 forbidden at once", err)
+	}
+}
+
+// createdAtMatches reports whether the feed's RFC 3339 created_at is the
+// post's creation time (to the millisecond the envelope keeps).
+func createdAtMatches(s string, want time.Time) bool {
+	got, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil && got.Truncate(time.Millisecond).Equal(want.Truncate(time.Millisecond))
+}
+
+// manyTypes returns n distinct well-formed type names, comma-separated.
+func manyTypes(n int) string {
+	var vs []string
+	for i := range n {
+		vs = append(vs, "t"+strconv.Itoa(i))
+	}
+	return strings.Join(vs, ",")
+}
+
 // testLatency: an NL partner subscribed before DE posts receives each
 // pre_export within 1 s of the 201 (a functional deadline of issue 6).
 func (f *feedEnv) testLatency(t *testing.T) {
@@ -315,7 +389,8 @@ func (f *feedEnv) testLatency(t *testing.T) {
 			t.Errorf("post %d (index %d): partner received it %v after the 201, want < 1 s", i, res.Index, lag)
 		}
 		if got.Kind != "notice" || got.Type != "pre_export" || got.Sender != "DE" || uint64(got.Index) != res.Index ||
-			got.Reference != res.Reference || !contains(got.Recipients, "NL") || !bytes.Contains(got.Body, []byte("Van Dijk")) {
+			got.Reference != res.Reference || !contains(got.Recipients, "NL") || !bytes.Contains(got.Body, []byte("Van Dijk")) ||
+			!createdAtMatches(got.CreatedAt, res.CreatedAt) {
 			t.Errorf("partner frame %+v does not match post %+v", got, res)
 		}
 		time.Sleep(100 * time.Millisecond)
