@@ -160,7 +160,8 @@ func process(its []*item, workers int, cur func() *Directory, decide func(*item)
 
 // decideEntry applies the rules of docs/protocol.md §3 to the item at log
 // index (the position it would get) against the directory dir and hub id
-// hub (zero before genesis). The error is a storage failure, never a
+// hub. At index 0, hub is the expected hub id of the genesis entry (zero:
+// any). The error is a storage failure, never a
 // rejection.
 func decideEntry(it *item, index uint64, hub [32]byte, dir *Directory, h history) (decision, error) {
 	if it.rej != nil {
@@ -171,6 +172,9 @@ func decideEntry(it *item, index uint64, hub [32]byte, dir *Directory, h history
 	if index == 0 {
 		if e.Kind != crypto.KindDirectory || e.Subtype != OpGenesis || e.HubID != ([32]byte{}) {
 			return decision{rej: reject(CodeWrongHub, "the first entry must be a genesis entry with a zero hub id")}, nil
+		}
+		if hub != ([32]byte{}) && hubIDOf(e.Raw) != hub {
+			return decision{rej: reject(CodeWrongHub, "genesis of hub %x, this node belongs to %x", hubIDOf(e.Raw), hub)}, nil
 		}
 	} else if e.HubID != hub {
 		return decision{rej: reject(CodeWrongHub, "hub id %x is not this hub's", e.HubID[:8])}, nil

@@ -14,6 +14,8 @@ var (
 	ErrClosed = errors.New("ledger closed")
 	// ErrFormat: fsm.db was written by another storage format version.
 	ErrFormat = errors.New("unsupported store format")
+	// ErrWrongHub: a store or snapshot of another hub than Options.HubID.
+	ErrWrongHub = errors.New("store of another hub")
 	// ErrCorrupt: the store contradicts itself (a missing stored hash, a
 	// truncated value). Apply panics on it; reads return it.
 	ErrCorrupt = errors.New("store corrupt")

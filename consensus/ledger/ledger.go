@@ -49,6 +49,11 @@ type Options struct {
 	// InitialMmapSize is bbolt's initial map size in bytes. Default:
 	// DefaultInitialMmapSize.
 	InitialMmapSize int
+	// HubID, if set, is the hub this node belongs to (from `init --join
+	// --hub-id`): a genesis entry of another hub is rejected, and Open and
+	// Restore refuse a store of another hub, so the node never takes on
+	// another hub's history.
+	HubID *[32]byte
 	// NoSync turns off fsync of fsm.db: for tests and benchmarks only (a
 	// crash may then lose applied entries that raft will not replay).
 	NoSync bool
@@ -159,8 +164,28 @@ func Open(path string, opts Options) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
 	}
+	if err := opts.checkHub(s); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
+	}
 	l.st.Store(s)
 	return l, nil
+}
+
+// checkHub refuses a non-empty state of another hub than Options.HubID.
+func (o Options) checkHub(s *state) error {
+	if o.HubID != nil && s.size > 0 && s.hub != *o.HubID {
+		return fmt.Errorf("store of hub %x, want %x: %w", s.hub, *o.HubID, ErrWrongHub)
+	}
+	return nil
+}
+
+// expectedHub is the hub id decideEntry checks at index 0.
+func (o Options) expectedHub() [32]byte {
+	if o.HubID == nil {
+		return [32]byte{}
+	}
+	return *o.HubID
 }
 
 func boltOptions(opts Options, readOnly bool) *bolt.Options {
@@ -307,7 +332,11 @@ func (l *Ledger) ApplyBatch(logs []*raft.Log) []interface{} {
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		w := newWriter(tx)
 		err := process(its, l.opts.VerifyWorkers, func() *Directory { return ns.dir }, func(it *item) error {
-			d, err := decideEntry(it, ns.size, ns.hub, ns.dir, w)
+			hub := ns.hub
+			if ns.size == 0 {
+				hub = l.opts.expectedHub()
+			}
+			d, err := decideEntry(it, ns.size, hub, ns.dir, w)
 			if err != nil {
 				return err
 			}
@@ -590,7 +619,10 @@ func (l *Ledger) Restore(r io.ReadCloser) error {
 	}
 	check, err := bolt.Open(tmp, fsmFileMode, boltOptions(l.opts, true))
 	if err == nil {
-		_, err = loadState(check)
+		var s *state
+		if s, err = loadState(check); err == nil {
+			err = l.opts.checkHub(s)
+		}
 		check.Close()
 	}
 	if err != nil {

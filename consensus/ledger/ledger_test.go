@@ -589,3 +589,37 @@ func TestSyncedLedger(t *testing.T) {
 		t.Fatalf("read after Close: %v", err)
 	}
 }
+
+func TestExpectedHubID(t *testing.T) {
+	f := newFixture(t)
+	other := newFixture(t)
+	path := filepath.Join(t.TempDir(), "fsm.db")
+	l, err := Open(path, Options{NoSync: true, HubID: &f.hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := &testLedger{Ledger: l, t: t, path: path, next: 1}
+	tl.mustReject(other.genesis, CodeWrongHub)
+	tl.mustApply(f.genesis)
+	snap, _ := tl.Snapshot()
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	l.Close()
+	if _, err := Open(path, Options{NoSync: true, HubID: &other.hub}); !errors.Is(err, ErrWrongHub) {
+		t.Fatalf("Open of another hub's store: %v", err)
+	}
+	ol, err := Open(filepath.Join(t.TempDir(), "fsm.db"), Options{NoSync: true, HubID: &other.hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ol.Close()
+	if err := ol.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); !errors.Is(err, ErrWrongHub) {
+		t.Fatalf("Restore of another hub's snapshot: %v", err)
+	}
+	if ol.Size() != 0 {
+		t.Fatal("refused restore changed the state")
+	}
+}

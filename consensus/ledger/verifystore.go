@@ -126,7 +126,11 @@ func (v *verifier) check(it *item, index uint64, hubID *[32]byte, stored [32]byt
 	bad := func(format string, args ...any) error {
 		return &VerifyError{Index: index, Reason: fmt.Sprintf(format, args...)}
 	}
-	d, err := decideEntry(it, index, v.hub, v.dir, v)
+	hub := v.hub
+	if index == 0 && hubID != nil {
+		hub = *hubID
+	}
+	d, err := decideEntry(it, index, hub, v.dir, v)
 	if err != nil {
 		var ve *VerifyError
 		if errors.As(err, &ve) {
