@@ -339,6 +339,19 @@ func (r *benchResult) add(k string, v any) *benchResult {
 	return r
 }
 
+// addAll adds the fields of m in the order of their names.
+func (r *benchResult) addAll(m map[string]any) *benchResult {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		r.add(k, m[k])
+	}
+	return r
+}
+
 // MarshalJSON writes the fields in insertion order.
 func (r *benchResult) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -248,4 +249,89 @@ func rssAnon(pid int) (anon, total int64, err error) {
 		return 0, 0, fmt.Errorf("reading memory of pid %d: no RssAnon line", pid)
 	}
 	return anon, total, nil
+}
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc (100 on every
+// Linux architecture Go supports).
+const clockTicks = 100
+
+// cpuSample is the CPU time used so far by each watched process and by the
+// whole machine, from /proc.
+type cpuSample struct {
+	at    time.Time
+	procs map[string]time.Duration // name → user + system time
+	busy  time.Duration            // machine: all CPUs, not idle or iowait
+}
+
+// sampleCPU reads the CPU time of the processes (name → pid; pid 0 is this
+// process) and of the machine. Processes that cannot be read are left out.
+func sampleCPU(pids map[string]int) cpuSample {
+	s := cpuSample{at: time.Now(), procs: map[string]time.Duration{}}
+	for name, pid := range pids {
+		path := "/proc/self/stat"
+		if pid != 0 {
+			path = fmt.Sprintf("/proc/%d/stat", pid)
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses and may hold spaces.
+		i := strings.LastIndexByte(string(raw), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(raw[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ut, err1 := strconv.ParseInt(f[11], 10, 64) // utime, field 14
+		st, err2 := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+		if err1 == nil && err2 == nil {
+			s.procs[name] = time.Duration(ut+st) * time.Second / clockTicks
+		}
+	}
+	if raw, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(raw), "\n")
+		f := strings.Fields(line)
+		var total, idle int64
+		for i, v := range f[1:] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				continue
+			}
+			if i < 8 { // user nice system idle iowait irq softirq steal (guest is inside user)
+				total += n
+			}
+			if i == 3 || i == 4 {
+				idle += n
+			}
+		}
+		s.busy = time.Duration(total-idle) * time.Second / clockTicks
+	}
+	return s
+}
+
+// cpuUse describes the CPU spent between two samples: per process in
+// milliseconds per operation, and how busy the machine was (percent of all
+// its CPUs) in total and outside the watched processes.
+func cpuUse(a, b cpuSample, ops int) map[string]any {
+	out := map[string]any{}
+	if ops <= 0 {
+		return out
+	}
+	var ours time.Duration
+	for name, t := range b.procs {
+		if t0, ok := a.procs[name]; ok {
+			out[name+"_cpu_ms_per_op"] = round(float64(t-t0)/float64(time.Millisecond)/float64(ops), 3)
+			ours += t - t0
+		}
+	}
+	out["all_cpu_ms_per_op"] = round(float64(ours)/float64(time.Millisecond)/float64(ops), 3)
+	if wall := b.at.Sub(a.at); wall > 0 && b.busy > a.busy {
+		capacity := float64(wall) * float64(runtime.NumCPU())
+		out["machine_busy_pct"] = round(100*float64(b.busy-a.busy)/capacity, 1)
+		out["other_processes_pct"] = round(100*max(0, float64(b.busy-a.busy-ours))/capacity, 1)
+	}
+	return out
 }

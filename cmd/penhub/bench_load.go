@@ -179,7 +179,9 @@ func (b *bencher) runIngest(ctx context.Context, name string) error {
 	b.logf("%s: %d posters (senders %v) for %v after %v warm-up, %d notices stored", name, b.cfg.concurrency, b.cfg.senders, d, warm, b.posted)
 	stored := b.posted
 	stop := time.Now().Add(warm + d)
+	cpu0 := sampleCPU(b.cpuPids())
 	res := b.closedLoop(ctx, b.cfg.concurrency, warm, func() bool { return time.Now().Before(stop) }, nil)
+	cpu1 := sampleCPU(b.cpuPids())
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -193,6 +195,7 @@ func (b *bencher) runIngest(ctx context.Context, name string) error {
 	}
 	r.add("concurrency", b.cfg.concurrency).add("duration_s", round(res.elapsed.Seconds(), 2)).
 		add("body_bytes", b.notice.bodySize).add("envelope_bytes", b.notice.envelopeSize).add("stored_notices_before", stored)
+	r.addAll(cpuUse(cpu0, cpu1, res.committed))
 	if name == scIngest {
 		b.ingestOps = ops
 		r.add("target", ">= 1000 notices/s and >= 0.6 x crypto_ceiling")
@@ -258,8 +261,10 @@ func (b *bencher) runFill(ctx context.Context) error {
 			}
 		}
 	}()
+	cpu0 := sampleCPU(b.cpuPids())
 	res := b.closedLoop(ctx, b.cfg.concurrency, 0, func() bool { return slots.Add(-1) >= 0 },
 		func(uint64, time.Time, time.Time) { done.Add(1) })
+	cpu1 := sampleCPU(b.cpuPids())
 	close(stopProgress)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -270,6 +275,7 @@ func (b *bencher) runFill(ctx context.Context) error {
 	r := newResult(scFill, float64(len(res.lat))/res.elapsed.Seconds(), newLatencies(res.lat)).
 		add("notices", len(res.lat)).add("failed", res.failed).add("stored_notices", b.posted).
 		add("seconds", round(res.elapsed.Seconds(), 1))
+	r.addAll(cpuUse(cpu0, cpu1, res.committed))
 	if res.firstErr != nil {
 		r.add("first_error", errString(res.firstErr))
 	}
@@ -290,4 +296,14 @@ func (b *bencher) runMemory() error {
 	}
 	mib := float64(maxAnon) / (1 << 20)
 	return b.emit(r.add("rss_anon_mib_max", round(mib, 1)).add("target", "RssAnon <= 256 MiB at 100000 notices").add("meets_target", mib <= 256))
+}
+
+// cpuPids names the processes whose CPU time the closed-loop runs report:
+// the nodes and this bench process (pid 0).
+func (b *bencher) cpuPids() map[string]int {
+	m := map[string]int{"bench": 0}
+	for _, nd := range b.cluster.state.Nodes {
+		m[nd.ID] = nd.PID
+	}
+	return m
 }
