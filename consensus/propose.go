@@ -37,6 +37,9 @@ func (n *Node) Propose(ctx context.Context, envelope []byte) (*Applied, error) {
 		ctx, cancel = context.WithTimeout(ctx, proposeWaitDefault)
 		defer cancel()
 	}
+	if len(envelope) > maxRPCBody {
+		return nil, &RejectedError{Code: ledger.CodeMalformed, Reason: fmt.Sprintf("envelope of %d bytes exceeds %d", len(envelope), maxRPCBody)}
+	}
 	ctx, cancel := n.bound(ctx)
 	defer cancel()
 	hold := time.Now().Add(n.cfg.ForwardHold)
