@@ -13,6 +13,7 @@ import (
 
 	"github.com/penhub/penhub/crypto"
 	"github.com/penhub/penhub/node/feed"
+	"github.com/penhub/penhub/schema"
 )
 
 // feedSource implements feed.Source over the ledger and the keyring.
@@ -69,7 +70,8 @@ func (s feedSource) View(ctx context.Context, index uint64, authority string) (*
 		m.Type = env.Subtype
 		m.Body = p.Body
 		m.Handling = handlingName(env.Handling)
-		m.Substances, m.Countries, m.Category = bodyFacets(p.Body)
+		sum := schema.BodySummary(env.Subtype, p.Body)
+		m.Substances, m.Countries, m.Category = sum.Substances, sum.Countries, sum.Category
 	case crypto.KindResponse, crypto.KindReceipt:
 		m.NoticeID = uuid.UUID(env.RefID).String()
 		if env.Kind == crypto.KindResponse {
@@ -94,41 +96,6 @@ func (s feedSource) View(ctx context.Context, index uint64, authority string) (*
 	return m, nil
 }
 
-// bodyFacets walks a notice body for the feed filters: substance names and CAS
-// numbers, country codes, and the incident category.
-func bodyFacets(body json.RawMessage) (substances, countries []string, category string) {
-	var v any
-	if json.Unmarshal(body, &v) != nil {
-		return nil, nil, ""
-	}
-	var walk func(key string, v any)
-	walk = func(key string, v any) {
-		switch t := v.(type) {
-		case map[string]any:
-			for k, x := range t {
-				walk(k, x)
-			}
-		case []any:
-			for _, x := range t {
-				walk(key, x)
-			}
-		case string:
-			switch key {
-			case "substance", "cas":
-				substances = append(substances, t)
-			case "country", "delivery_country", "route":
-				countries = append(countries, t)
-			case "category":
-				category = t
-			}
-		}
-	}
-	walk("", v)
-	slices.Sort(substances)
-	slices.Sort(countries)
-	return slices.Compact(substances), slices.Compact(countries), category
-}
-
 // serveFeed authenticates (done by the router), parses since and filters and
 // hands the connection to the feed hub.
 func (n *Node) serveFeed(w http.ResponseWriter, r *http.Request, c caller) *apiError {
@@ -144,6 +111,13 @@ func (n *Node) serveFeed(w http.ResponseWriter, r *http.Request, c caller) *apiE
 	filter, err := feed.ParseFilter(q)
 	if err != nil {
 		return errorf(http.StatusBadRequest, codeBadRequest, err.Error())
+	}
+	// Substances match by catalogue name, so "BMK" or a CAS number finds
+	// 1-phenyl-2-propanone however the notice spelt it.
+	for i, s := range filter.Substances {
+		if sub, ok := schema.LookupSubstance(s); ok {
+			filter.Substances[i] = sub.Name
+		}
 	}
 	if c.Authority == "" {
 		return errorf(http.StatusForbidden, codeForbidden, "this token has no authority")

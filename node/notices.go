@@ -486,24 +486,16 @@ func (n *Node) open(index uint64, env *crypto.Envelope, reader string) ([]byte, 
 	return plain, nil
 }
 
-// preExportFields are the body fields the node itself needs (status, transit).
-type preExportFields struct {
-	ResponseDeadline string `json:"response_deadline"`
-	ValidUntil       string `json:"valid_until"`
-	NotifyTransit    bool   `json:"notify_transit"`
-	Importer         struct {
-		Country string `json:"country"`
-	} `json:"importer"`
-	Transport struct {
+// transitFields are the pre_export fields for copying transit countries.
+type transitFields struct {
+	NotifyTransit bool `json:"notify_transit"`
+	Transport     struct {
 		Route []string `json:"route"`
 	} `json:"transport"`
-	Items []struct {
-		Quantity float64 `json:"quantity"`
-	} `json:"items"`
 }
 
 func preExportTransit(body json.RawMessage) []string {
-	var f preExportFields
+	var f transitFields
 	if json.Unmarshal(body, &f) != nil || !f.NotifyTransit {
 		return nil
 	}

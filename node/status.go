@@ -28,9 +28,7 @@ const (
 // deriveStatus computes a notice's status and current deadline from its body
 // and its responses in log order, as of now.
 func deriveStatus(env *crypto.Envelope, body json.RawMessage, responses []responseView, now time.Time) (string, string) {
-	var f preExportFields
-	_ = json.Unmarshal(body, &f)
-	return deriveStatusFrom(env.Subtype, f, responses, now)
+	return deriveStatusFrom(schema.BodySummary(env.Subtype, body), responses, now)
 }
 
 // deriveStatusFrom folds the responses over the status machine of SPEC §5.2.
@@ -39,8 +37,8 @@ func deriveStatus(env *crypto.Envelope, body json.RawMessage, responses []respon
 // and silence past the deadline is no_response, not an objection.
 // Decisions count only from the authority allowed to make them (a hostile
 // node could append others; the log cannot read the decision to refuse it).
-func deriveStatusFrom(typ string, f preExportFields, responses []responseView, now time.Time) (string, string) {
-	if typ != "pre_export" {
+func deriveStatusFrom(f schema.Summary, responses []responseView, now time.Time) (string, string) {
+	if f.Type != schema.TypePreExport {
 		status := statusOpen
 		for _, r := range responses {
 			switch r.Decision {
@@ -54,7 +52,7 @@ func deriveStatusFrom(typ string, f preExportFields, responses []responseView, n
 		}
 		return status, ""
 	}
-	deadline := f.ResponseDeadline
+	deadline := f.Deadline
 	status := statusPending
 	final := func() bool {
 		return slices.Contains([]string{statusNoObjection, statusObjection, statusCancelled, statusShipped, statusNoResponse}, status)
@@ -72,7 +70,7 @@ func deriveStatusFrom(typ string, f preExportFields, responses []responseView, n
 				status = statusAcknowledged
 			}
 		case "no_objection", "objection", "request_info":
-			if final() || (f.Importer.Country != "" && r.Author != f.Importer.Country) {
+			if final() || (f.ImporterCountry != "" && r.Author != f.ImporterCountry) {
 				continue
 			}
 			status = map[string]string{"no_objection": statusNoObjection, "objection": statusObjection, "request_info": statusInfoRequested}[r.Decision]
@@ -82,7 +80,9 @@ func deriveStatusFrom(typ string, f preExportFields, responses []responseView, n
 			}
 		case "amended":
 			if !final() {
-				var ch preExportFields
+				var ch struct {
+					ResponseDeadline string `json:"response_deadline"`
+				}
 				if json.Unmarshal(r.Changes, &ch) == nil && ch.ResponseDeadline != "" {
 					deadline = ch.ResponseDeadline
 				}
@@ -111,9 +111,8 @@ func checkTransition(v *noticeView, author string, p responsePlain, now time.Tim
 	}
 	isSender := author == v.Sender
 	isRecipient := slices.Contains(v.Recipients, author)
-	var f preExportFields
-	_ = json.Unmarshal(v.Body, &f)
-	status, _ := deriveStatusFrom(v.Type, f, v.Responses, now)
+	f := schema.BodySummary(v.Type, v.Body)
+	status, _ := deriveStatusFrom(f, v.Responses, now)
 	closed := status == statusCancelled || status == statusShipped || status == statusClosed
 	switch p.Decision {
 	case "acknowledged":
@@ -121,8 +120,8 @@ func checkTransition(v *noticeView, author string, p responsePlain, now time.Tim
 			return deny("only a recipient may acknowledge a notice; %s is the sender", author)
 		}
 	case "no_objection", "objection", "request_info":
-		if v.Type == "pre_export" && author != f.Importer.Country {
-			return deny("only the importing country's authority (%s) may answer %s to a pre-export notification", f.Importer.Country, p.Decision)
+		if v.Type == schema.TypePreExport && author != f.ImporterCountry {
+			return deny("only the importing country's authority (%s) may answer %s to a pre-export notification", f.ImporterCountry, p.Decision)
 		}
 		if !isRecipient {
 			return deny("only a recipient may answer %s", p.Decision)
@@ -149,6 +148,9 @@ func checkTransition(v *noticeView, author string, p responsePlain, now time.Tim
 		}
 		if closed || status == statusNoObjection || status == statusObjection {
 			return deny("a %s notice can no longer be amended", status)
+		}
+		if _, fe := schema.ApplyAmendment(v.Type, v.Body, p.Changes, now); len(fe) > 0 {
+			return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: problemCount(len(fe), "amendment"), Fields: fe}
 		}
 	case "cancelled":
 		if !isSender {
@@ -178,17 +180,21 @@ func checkTransition(v *noticeView, author string, p responsePlain, now time.Tim
 		if p.Quantity == nil || *p.Quantity <= 0 {
 			return deny("a shipment must state its quantity")
 		}
-		var notified, shipped float64
-		for _, it := range f.Items {
-			notified += it.Quantity
+		q, unit, ok := schema.NormalizeQuantity(*p.Quantity, p.Unit)
+		if !ok {
+			return deny("unknown unit %q for the shipped quantity", p.Unit)
 		}
+		notified := f.TotalQuantity[unit]
+		var shipped float64
 		for _, r := range v.Responses {
 			if r.Decision == "shipped" && r.Quantity != nil {
-				shipped += *r.Quantity
+				if rq, ru, ok := schema.NormalizeQuantity(*r.Quantity, r.Unit); ok && ru == unit {
+					shipped += rq
+				}
 			}
 		}
-		if shipped+*p.Quantity > notified*(1+1e-9) {
-			return deny("shipping %g would exceed the notified quantity (%g notified, %g already shipped)", *p.Quantity, notified, shipped)
+		if shipped+q > notified*(1+1e-9) {
+			return deny("shipping %g %s would exceed the notified quantity (%g %s notified, %g already shipped)", q, unit, notified, unit, shipped)
 		}
 	default:
 		return deny("unknown decision %q", p.Decision)
