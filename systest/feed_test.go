@@ -766,7 +766,46 @@ func (f *feedEnv) testSlowConsumer(t *testing.T) {
 
 	// Post in rounds until NL's node drops the stalled client (its 256-frame
 	// queue and the socket buffers are full), then two rounds more.
-	var during []postedEntry
+	//
+	// A write the client does not take within the node's WriteTimeout (10 s)
+	// ends the connection without a close frame (nothing can overtake the
+	// bytes already in the socket). So that a slow machine, where the 256
+	// posts after the socket buffers fill take longer than that, still shows
+	// the 1008, the stalled client takes a few frames every 4 s: it stays
+	// hundreds of entries behind, and the node's writer never waits 10 s.
+	var (
+		during   []postedEntry
+		slowGot  []feedFrame
+		slowErr  error // set when a drain hit the end of the connection
+		drains   int
+		stallAt  = time.Now()
+		kickedAt time.Duration
+	)
+	lastSeen := int64(first.Index)
+	take := func(fr feedFrame) {
+		if fr.Kind != client.KindHeartbeat {
+			slowGot = append(slowGot, fr)
+			lastSeen = fr.Index
+		}
+	}
+	drain := func(n int) {
+		drains++
+		for range n {
+			_ = slow.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, data, err := slow.ws.ReadMessage()
+			if err != nil {
+				slowErr = err
+				return
+			}
+			var fr feedFrame
+			if err := json.Unmarshal(data, &fr); err != nil {
+				t.Fatalf("stalled client read %q: %v", truncate(data), err)
+			}
+			take(fr)
+		}
+		_ = slow.ws.SetReadDeadline(time.Time{})
+	}
+	lastDrain := time.Now()
 	extra := 2
 	for round := 0; extra > 0; round++ {
 		if round == 100 {
@@ -774,32 +813,36 @@ func (f *feedEnv) testSlowConsumer(t *testing.T) {
 		}
 		during = append(during, f.postMany(t, 24, 4, mk)...)
 		if feedMetric(t, f.nl.API, "penhub_feed_slow_consumer_disconnects_total") > slowBefore {
+			if kickedAt == 0 {
+				kickedAt = time.Since(stallAt)
+			}
 			extra--
+		} else if time.Since(lastDrain) > 4*time.Second && slowErr == nil {
+			drain(8)
+			lastDrain = time.Now()
 		}
 	}
 	if n := feedMetric(t, f.nl.API, "penhub_feed_slow_consumer_disconnects_total") - slowBefore; n != 1 {
 		t.Errorf("%v slow-consumer disconnects, want 1 (only the stalled client)", n)
 	}
+	t.Logf("stalled client dropped %v after it stopped reading (%d posts, %d drains of 8 frames)", kickedAt.Round(time.Millisecond), len(during), drains)
 
 	// The stalled client reads again: a prefix of the stream, then 1008
 	// with where to resume.
-	slow.start()
-	var slowGot []feedFrame
-	lastSeen := int64(first.Index)
-	for {
-		fr, ok := slow.next(30 * time.Second)
-		if !ok {
-			break
+	if slowErr == nil {
+		slow.start()
+		for {
+			fr, ok := slow.next(30 * time.Second)
+			if !ok {
+				break
+			}
+			take(fr)
 		}
-		if fr.Kind == client.KindHeartbeat {
-			continue
-		}
-		slowGot = append(slowGot, fr)
-		lastSeen = fr.Index
+		slowErr = slow.errNow()
 	}
 	var ce *websocket.CloseError
-	if err := slow.errNow(); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
-		t.Fatalf("stalled client after %d frames: %v; want close 1008", len(slowGot), err)
+	if !errors.As(slowErr, &ce) || ce.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("stalled client after %d frames: %v; want close 1008", len(slowGot), slowErr)
 	}
 	m := feedSinceRE.FindStringSubmatch(ce.Text)
 	if !strings.Contains(ce.Text, "slow consumer") || m == nil || m[1] != strconv.FormatInt(lastSeen+1, 10) {
