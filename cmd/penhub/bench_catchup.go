@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -39,10 +40,23 @@ func (b *bencher) runCatchUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("catchup: creating token: %w", err)
 	}
-	errBuf.Reset()
-	if code := runAdmitNode(ctx, []string{"--request", filepath.Join(d4, nodeRequestFile), "--node", node1.API,
-		"--token", c.token(benchCopyTo, "focal_point", node1.ID)}, io.Discard, &errBuf); code != 0 {
-		return fmt.Errorf("catchup: penhub admit-node: %s", bytes.TrimSpace(errBuf.Bytes()))
+	// Admit it; on a busy machine the answer may be 503 (outcome unknown),
+	// so look in the directory before trying again.
+	sec := client.New(node1.API, c.token(benchCopyTo, "focal_point", node1.ID), client.WithTimeout(10*time.Second))
+	for try := 1; ; try++ {
+		errBuf.Reset()
+		if code := runAdmitNode(ctx, []string{"--request", filepath.Join(d4, nodeRequestFile), "--node", node1.API,
+			"--token", c.token(benchCopyTo, "focal_point", node1.ID)}, io.Discard, &errBuf); code == 0 {
+			break
+		}
+		time.Sleep(time.Second)
+		if dir, err := sec.Directory(ctx); err == nil && slices.ContainsFunc(dir.Nodes, func(n client.DirectoryNode) bool { return n.ID == "node4" }) {
+			break
+		}
+		if try == 5 {
+			return fmt.Errorf("catchup: penhub admit-node: %s", bytes.TrimSpace(errBuf.Bytes()))
+		}
+		b.logf("%s: admit-node failed (%s); trying again", scCatchUp, bytes.TrimSpace(errBuf.Bytes()))
 	}
 	st, err := c.status(ctx, 0)
 	if err != nil {
