@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -491,6 +492,12 @@ func TestCosignatures(t *testing.T) {
 	if len(cps) != 3 || cps[0].Size != size || cps[0].Node != "n1" || cps[2].Node != "n3" {
 		t.Fatalf("checkpoints: %+v", cps)
 	}
+	if got := l.CheckpointsSince(size + 1); len(got) != 0 {
+		t.Fatalf("checkpoints since %d: %+v", size+1, got)
+	}
+	if got := l.CheckpointsSince(size); len(got) != 3 {
+		t.Fatalf("checkpoints since %d: %+v", size, got)
+	}
 	if _, err := crypto.VerifyCheckpoint(cps[0].Note, "n1", f.nodes["n1"].Public()); err != nil {
 		t.Fatal(err)
 	}
@@ -621,5 +628,69 @@ func TestExpectedHubID(t *testing.T) {
 	}
 	if ol.Size() != 0 {
 		t.Fatal("refused restore changed the state")
+	}
+}
+
+// TestConcurrentReads runs readers against applies, a snapshot and a
+// restore (for the race detector).
+func TestConcurrentReads(t *testing.T) {
+	f := newFixture(t)
+	h := mixedHistory(t, f)
+	extra := make([][]byte, 24)
+	for i := range extra {
+		extra[i] = f.notice("DE", "INT-INCB")
+	}
+	src := openTest(t)
+	src.batch(h...)
+	snap, err := src.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+
+	l := openTest(t)
+	l.mustApply(f.genesis)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				size, root := l.TreeHead()
+				if size > 0 {
+					if _, err := l.Entry(size - 1); err != nil && !errors.Is(err, ErrNotFound) {
+						t.Error(err)
+					}
+					p, err1 := l.InclusionProof(0, size)
+					e, err2 := l.Entry(0)
+					if err1 == nil && err2 == nil {
+						_ = tlog.CheckRecord(p, int64(size), root, 0, tlog.RecordHash(e.Raw))
+					}
+				}
+				_, _ = l.ListByAuthority("DE", Newest, 5)
+				_ = l.Directory().ActiveAuthorities()
+				_ = l.Alarms()
+				_ = l.Checkpoints()
+			}
+		})
+	}
+	for i := 0; i < len(extra); i += 4 {
+		l.batch(extra[i : i+4]...)
+	}
+	if err := l.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	if l.Size() != src.Size() {
+		t.Fatalf("size %d after restore, want %d", l.Size(), src.Size())
 	}
 }

@@ -251,15 +251,20 @@ func (l *Ledger) TreeHash(size uint64) (tlog.Hash, error) {
 // Checkpoints returns the cosigned checkpoints applied through the log,
 // ordered by size, then node id (one per size and node: the first one
 // applied).
-func (l *Ledger) Checkpoints() []StoredCheckpoint {
+func (l *Ledger) Checkpoints() []StoredCheckpoint { return l.CheckpointsSince(0) }
+
+// CheckpointsSince returns the stored checkpoints of size ≥ size, ordered
+// like [Ledger.Checkpoints].
+func (l *Ledger) CheckpointsSince(size uint64) []StoredCheckpoint {
 	var out []StoredCheckpoint
 	_ = l.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCheckpoints).ForEach(func(k, v []byte) error {
+		c := tx.Bucket(bucketCheckpoints).Cursor()
+		for k, v := c.Seek(u64(size)); k != nil; k, v = c.Next() {
 			if len(k) > 8 {
 				out = append(out, StoredCheckpoint{Size: beU64(k[:8]), Node: string(k[8:]), Note: bytes.Clone(v)})
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	return out
 }
