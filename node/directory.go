@@ -89,7 +89,7 @@ func (n *Node) proposeDirectory(w http.ResponseWriter, r *http.Request, op strin
 	}
 	applied, err := n.cons.Propose(r.Context(), env)
 	if err != nil {
-		return 0, proposeError(err)
+		return 0, n.proposeError(err)
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": uuid.UUID(id).String(), "index": applied.Index, "op": op})
 	return applied.Index, nil

@@ -19,6 +19,7 @@ type metrics struct {
 	requests      *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
 	noticesPosted prometheus.Counter
+	rejected      *prometheus.CounterVec
 	reg           prometheus.Registerer
 }
 
@@ -34,39 +35,46 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		noticesPosted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "penhub_notices_posted_total", Help: "Notices posted through this node and committed.",
 		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "penhub_rejected_entries_total", Help: "Entries proposed through this node that the log rejected, by rejection code.",
+		}, []string{"code"}),
 		reg: reg,
 	}
-	reg.MustRegister(m.requests, m.latency, m.noticesPosted)
+	reg.MustRegister(m.requests, m.latency, m.noticesPosted, m.rejected)
 	return m
 }
 
 // watch exports the replicated log's state as gauges read at scrape time.
 func (m *metrics) watch(c *consensus.Node) {
+	gauge := func(name, help string, f func(consensus.Metrics) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(c.Metrics()) })
+	}
+	counter := func(name, help string, f func(consensus.Metrics) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(c.Metrics()) })
+	}
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
 	m.reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "penhub_raft_is_leader", Help: "1 when this node is the Raft leader."},
-			func() float64 {
-				if c.IsLeader() {
-					return 1
-				}
-				return 0
-			}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "penhub_raft_term", Help: "Current Raft term."},
-			func() float64 { return float64(c.Status().Term) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "penhub_log_size", Help: "Entries in the applied notice log (last log index + 1)."},
-			func() float64 { return float64(c.Ledger().Size()) }),
+		gauge("penhub_raft_is_leader", "1 when this node is the Raft leader.", func(x consensus.Metrics) float64 { return b(x.IsLeader) }),
+		gauge("penhub_raft_term", "Current Raft term.", func(x consensus.Metrics) float64 { return float64(x.Term) }),
+		gauge("penhub_raft_commit_index", "Raft commit index known to this node.", func(x consensus.Metrics) float64 { return float64(x.CommitIndex) }),
+		gauge("penhub_raft_applied_index", "Last Raft index applied by this node's state machine.", func(x consensus.Metrics) float64 { return float64(x.AppliedRaftIndex) }),
+		gauge("penhub_raft_last_contact_seconds", "Seconds since the leader was last heard from (0 on the leader, -1 never).", func(x consensus.Metrics) float64 { return x.LastContactAge }),
+		gauge("penhub_raft_voters", "Voters in the Raft configuration.", func(x consensus.Metrics) float64 { return float64(x.Voters) }),
+		gauge("penhub_raft_servers", "Servers (voters and non-voters) in the Raft configuration.", func(x consensus.Metrics) float64 { return float64(x.Servers) }),
+		gauge("penhub_log_size", "Entries in the applied notice log (last log index + 1).", func(x consensus.Metrics) float64 { return float64(x.LedgerSize) }),
+		counter("penhub_fsm_batches_total", "State machine batches applied (one bbolt transaction each).", func(x consensus.Metrics) float64 { return float64(x.FSMBatches) }),
+		counter("penhub_fsm_logs_total", "Raft log entries passed to the state machine.", func(x consensus.Metrics) float64 { return float64(x.FSMLogs) }),
+		counter("penhub_fsm_apply_seconds_total", "Time spent applying batches.", func(x consensus.Metrics) float64 { return x.FSMApplySeconds }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "penhub_alarms", Help: "Open alarms (checkpoint mismatches, secretariat key resets)."},
 			func() float64 { return float64(len(c.Ledger().Alarms())) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "penhub_ready", Help: "1 when the node has a leader and is caught up."},
-			func() float64 {
-				if c.Ready() {
-					return 1
-				}
-				return 0
-			}),
+			func() float64 { return b(c.Ready()) }),
 	)
-	if rm, ok := any(c).(interface{ Collectors() []prometheus.Collector }); ok {
-		m.reg.MustRegister(rm.Collectors()...)
-	}
 }
 
 // instrument counts and times requests of one route.

@@ -111,7 +111,7 @@ func (n *Node) postNotice(w http.ResponseWriter, r *http.Request, c caller) *api
 				return nil
 			}
 		}
-		return proposeError(err)
+		return n.proposeError(err)
 	}
 	n.metrics.noticesPosted.Inc()
 	writeJSON(w, http.StatusCreated, postResult{
@@ -260,6 +260,14 @@ func problemCount(k int, what string) string {
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 // proposeError maps consensus errors to API answers (SPEC §4.1).
+func (n *Node) proposeError(err error) *apiError {
+	var rej *consensus.RejectedError
+	if errors.As(err, &rej) {
+		n.metrics.rejected.WithLabelValues(rej.Code).Inc()
+	}
+	return proposeError(err)
+}
+
 func proposeError(err error) *apiError {
 	var rej *consensus.RejectedError
 	switch {

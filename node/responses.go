@@ -168,7 +168,7 @@ func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [1
 				return &consensus.Applied{Index: entry.Index, ID: id}, nil
 			}
 		}
-		return nil, proposeError(err)
+		return nil, n.proposeError(err)
 	}
 	return applied, nil
 }

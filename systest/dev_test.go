@@ -149,6 +149,7 @@ func TestDevClusterEndToEnd(t *testing.T) {
 	}
 
 	t.Run("error table", func(t *testing.T) { errorTable(t, c, posted.ID) })
+	t.Run("metrics", func(t *testing.T) { checkMetrics(t, c, marker) })
 
 	// No field of the body appears in any file under IN's node data dir.
 	// (The scan runs again after shutdown, when every file is flushed.)
@@ -475,4 +476,33 @@ func processState(pid int) byte {
 		return 0
 	}
 	return raw[i+2]
+}
+
+// checkMetrics scrapes /metrics on every node: the series the operators need
+// are there, and no label carries an authority id or notice content.
+func checkMetrics(t *testing.T, c *cluster, marker string) {
+	for _, n := range c.info.Nodes {
+		status, _, body := rawRequest(t, "GET", n.API+"/metrics", "", nil, nil)
+		if status != http.StatusOK {
+			t.Fatalf("%s /metrics: %d", n.ID, status)
+		}
+		text := string(body)
+		for _, series := range []string{"penhub_raft_is_leader", "penhub_log_size", "penhub_http_requests_total", "penhub_feed_subscribers", "penhub_fsm_batches_total", "penhub_ready 1"} {
+			if !strings.Contains(text, series) {
+				t.Errorf("%s /metrics lacks %s", n.ID, series)
+			}
+		}
+		for _, line := range strings.Split(text, "\n") {
+			open, close := strings.IndexByte(line, '{'), strings.IndexByte(line, '}')
+			if strings.HasPrefix(line, "#") || open < 0 || close < open {
+				continue
+			}
+			labels := line[open:close]
+			for _, bad := range []string{`"DE"`, `"NL"`, `"IN"`, `"INT-INCB"`, `"NL-CUSTOMS"`, marker} {
+				if strings.Contains(labels, bad) {
+					t.Errorf("%s /metrics label carries %s: %s", n.ID, bad, line)
+				}
+			}
+		}
+	}
 }
