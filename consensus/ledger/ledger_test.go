@@ -49,6 +49,13 @@ func TestGenesisNoticeResponse(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0] != 2 || list[1] != 1 {
 		t.Fatalf("list DE: %v %v", list, err)
 	}
+	var dup *DuplicateError
+	if err := l.Check(n); !errors.As(err, &dup) || dup.Index != 1 {
+		t.Fatalf("Check of a duplicate: %v", err)
+	}
+	if err := l.Check(f.notice("NL", "DE")); err != nil {
+		t.Fatalf("Check of a valid notice: %v", err)
+	}
 	if d := l.apply(n); d.(*DuplicateError).Index != 1 {
 		t.Fatalf("dup: %v", d)
 	}
@@ -140,6 +147,12 @@ func TestEntryRejections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l.t = t
 			size, root := l.TreeHead()
+			if tc.cmd == nil {
+				var rej *RejectedError
+				if err := l.Check(tc.env); !errors.As(err, &rej) || rej.Code != tc.code {
+					t.Fatalf("Check: %v, want %s", err, tc.code)
+				}
+			}
 			cmd := tc.cmd
 			if cmd == nil {
 				cmd = EncodeCommand(tc.env)

@@ -268,3 +268,30 @@ func (l *Ledger) CheckpointsSince(size uint64) []StoredCheckpoint {
 	})
 	return out
 }
+
+// Check runs the apply rules on one envelope against the current state
+// without applying it: nil if it would be accepted now, else the
+// *RejectedError or *DuplicateError apply would answer. It lets a proposer
+// refuse bad input before it costs a raft log entry. The answer is
+// advisory: the state may change before the entry is applied, and apply
+// decides again.
+func (l *Ledger) Check(envelope []byte) error {
+	it := parseEnvelope(envelope)
+	return l.view(func(tx *bolt.Tx) error {
+		s := l.st.Load()
+		hub := s.hub
+		if s.size == 0 {
+			hub = l.opts.expectedHub()
+		}
+		d, err := decideEntry(it, s.size, hub, s.dir, newReadOnlyWriter(tx))
+		switch {
+		case err != nil:
+			return fmt.Errorf("checking entry: %w", err)
+		case d.rej != nil:
+			return d.rej
+		case d.dup != nil:
+			return d.dup
+		}
+		return nil
+	})
+}
