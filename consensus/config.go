@@ -49,6 +49,12 @@ type Config struct {
 	// LeaderLeaseTimeout is how long a leader keeps leading without hearing from a quorum;
 	// default 500 ms (raft's), at most HeartbeatTimeout.
 	LeaderLeaseTimeout time.Duration
+	// CommitTimeout is how long the leader waits, when no new entries flow, before it
+	// sends each follower an append that carries the new commit index. A forwarded
+	// Propose returns only once the follower has applied the entry, so this bounds its
+	// extra latency (on average 1.5 × CommitTimeout). Default 10 ms (raft's is 50 ms);
+	// the idle cost is one small message per follower per 10–20 ms.
+	CommitTimeout time.Duration
 	// ForwardHold bounds how long Propose waits for a leader to appear (retrying with
 	// jitter) before returning ErrUnavailable. Default 5 s.
 	ForwardHold time.Duration
@@ -74,6 +80,7 @@ const (
 	defaultHeartbeat         = time.Second
 	defaultElection          = time.Second
 	defaultLease             = 500 * time.Millisecond
+	defaultCommitTimeout     = 10 * time.Millisecond
 	defaultForwardHold       = 5 * time.Second
 	defaultSnapshotThreshold = 8192
 	defaultTrailingLogs      = 10240
@@ -114,6 +121,9 @@ func (c *Config) Validate() error {
 	if c.ForwardHold == 0 {
 		c.ForwardHold = defaultForwardHold
 	}
+	if c.CommitTimeout == 0 {
+		c.CommitTimeout = defaultCommitTimeout
+	}
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = defaultSnapshotThreshold
 	}
@@ -142,6 +152,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("consensus config: HeartbeatTimeout %v must be ≥ 5ms and ≤ ElectionTimeout %v", c.HeartbeatTimeout, c.ElectionTimeout)
 	case c.LeaderLeaseTimeout < 5*time.Millisecond || c.LeaderLeaseTimeout > c.HeartbeatTimeout:
 		return fmt.Errorf("consensus config: LeaderLeaseTimeout %v must be ≥ 5ms and ≤ HeartbeatTimeout %v", c.LeaderLeaseTimeout, c.HeartbeatTimeout)
+	case c.CommitTimeout < time.Millisecond:
+		return fmt.Errorf("consensus config: CommitTimeout %v must be ≥ 1ms", c.CommitTimeout)
 	case c.ForwardHold < 0:
 		return errors.New("consensus config: ForwardHold must not be negative")
 	case c.TrailingLogs < 1:

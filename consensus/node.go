@@ -185,7 +185,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
 	rc.ElectionTimeout = cfg.ElectionTimeout
 	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
-	rc.CommitTimeout = min(rc.CommitTimeout, cfg.HeartbeatTimeout/2)
+	rc.CommitTimeout = cfg.CommitTimeout
 	rc.BatchApplyCh = true
 	rc.MaxAppendEntries = maxAppendEntries
 	rc.SnapshotThreshold = cfg.SnapshotThreshold

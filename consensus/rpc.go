@@ -28,7 +28,7 @@ const (
 
 	maxRPCBody = 2 << 20 // an envelope is ≤ 1 MiB of payload plus signatures
 
-	rpcIdleMax   = 8                // idle connections kept per address
+	rpcIdleMax   = 64               // idle connections kept per address (≥ typical concurrent forwards)
 	rpcIdleAge   = 30 * time.Second // an idle connection older than this is not reused
 	rpcWriteWait = 10 * time.Second // bound on writing one frame
 )
