@@ -636,13 +636,23 @@ func (l *Ledger) Restore(r io.ReadCloser) error {
 		os.Remove(tmp)
 		return ErrClosed
 	}
+	// From here on a failure leaves no usable database: the ledger reports
+	// itself closed (raft treats a failed restore as fatal anyway).
 	if err := l.db.Close(); err != nil {
+		l.closed = true
 		return fmt.Errorf("restoring ledger: closing current database: %w", err)
 	}
 	if err := os.Rename(tmp, l.path); err != nil {
+		os.Remove(tmp)
+		if db, err2 := openDB(l.path, l.opts, false); err2 == nil {
+			l.db = db // the old file is intact: keep serving it
+		} else {
+			l.closed = true
+		}
 		return fmt.Errorf("restoring ledger: %w", err)
 	}
 	if err := syncDir(filepath.Dir(l.path)); err != nil {
+		l.closed = true
 		return fmt.Errorf("restoring ledger: %w", err)
 	}
 	db, err := openDB(l.path, l.opts, false)
