@@ -137,7 +137,7 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 		return e
 	}
 	notice.Responses = append(notice.Responses, responseView{Author: c.Authority, Decision: plain.Decision, Quantity: plain.Quantity, created: now})
-	status, _ := deriveStatusFrom(schema.BodySummary(notice.Type, notice.Body), notice.Responses, now)
+	status, _ := deriveStatusFrom(schema.BodySummary(notice.Type, notice.Body), notice.Sender, notice.Responses, now)
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"id": uuid.UUID(id).String(), "index": applied.Index,
 		"created_at": now.Format(time.RFC3339Nano), "status": status,
@@ -239,7 +239,7 @@ func (n *Node) existingResponse(w http.ResponseWriter, id [16]byte, author strin
 		if !same {
 			return errorf(http.StatusConflict, codeConflict, "a different response was already given with this client id"), true
 		}
-		status, _ := deriveStatusFrom(schema.BodySummary(notice.Type, notice.Body), notice.Responses, n.now().UTC())
+		status, _ := deriveStatusFrom(schema.BodySummary(notice.Type, notice.Body), notice.Sender, notice.Responses, n.now().UTC())
 		writeJSON(w, http.StatusOK, map[string]any{"id": r.ID, "index": r.Index, "created_at": r.CreatedAt, "status": status})
 		return nil, true
 	}

@@ -28,7 +28,7 @@ const (
 // deriveStatus computes a notice's status and current deadline from its body
 // and its responses in log order, as of now.
 func deriveStatus(env *crypto.Envelope, body json.RawMessage, responses []responseView, now time.Time) (string, string) {
-	return deriveStatusFrom(schema.BodySummary(env.Subtype, body), responses, now)
+	return deriveStatusFrom(schema.BodySummary(env.Subtype, body), env.Author, responses, now)
 }
 
 // deriveStatusFrom folds the responses over the status machine of SPEC §5.2.
@@ -36,11 +36,16 @@ func deriveStatus(env *crypto.Envelope, body json.RawMessage, responses []respon
 // created after the deadline's end (23:59:59 UTC of its day) does not count,
 // and silence past the deadline is no_response, not an objection.
 // Decisions count only from the authority allowed to make them (a hostile
-// node could append others; the log cannot read the decision to refuse it).
-func deriveStatusFrom(f schema.Summary, responses []responseView, now time.Time) (string, string) {
+// node could append others; the log cannot read the decision to refuse it):
+// amended, cancelled and shipped only from sender; acknowledged and the
+// decisions on the notice never from sender.
+func deriveStatusFrom(f schema.Summary, sender string, responses []responseView, now time.Time) (string, string) {
 	if f.Type != schema.TypePreExport {
 		status := statusOpen
 		for _, r := range responses {
+			if !mayDecide(r, sender) {
+				continue
+			}
 			switch r.Decision {
 			case "acknowledged":
 				if status == statusOpen {
@@ -64,6 +69,9 @@ func deriveStatusFrom(f schema.Summary, responses []responseView, now time.Time)
 	}
 	for _, r := range responses {
 		expire(r.created)
+		if !mayDecide(r, sender) {
+			continue
+		}
 		switch r.Decision {
 		case "acknowledged":
 			if status == statusPending {
@@ -102,6 +110,19 @@ func deriveStatusFrom(f schema.Summary, responses []responseView, now time.Time)
 	return status, deadline
 }
 
+// mayDecide reports whether response r may count for the status of a notice
+// of sender: the sender alone amends, cancels and reports shipments, and never
+// acknowledges or decides on its own notice.
+func mayDecide(r responseView, sender string) bool {
+	switch r.Decision {
+	case "amended", "cancelled", "shipped":
+		return r.Author == sender
+	case "acknowledged", "no_objection", "objection", "request_info":
+		return r.Author != sender
+	}
+	return true
+}
+
 // checkTransition enforces who may say what and when (SPEC §5.2) for a
 // response by author to notice v, as of now. It answers 422
 // invalid_transition with the reason.
@@ -112,7 +133,7 @@ func checkTransition(v *noticeView, author string, p responsePlain, now time.Tim
 	isSender := author == v.Sender
 	isRecipient := slices.Contains(v.Recipients, author)
 	f := schema.BodySummary(v.Type, v.Body)
-	status, _ := deriveStatusFrom(f, v.Responses, now)
+	status, _ := deriveStatusFrom(f, v.Sender, v.Responses, now)
 	closed := status == statusCancelled || status == statusShipped || status == statusClosed
 	switch p.Decision {
 	case "acknowledged":
@@ -187,7 +208,7 @@ func checkTransition(v *noticeView, author string, p responsePlain, now time.Tim
 		notified := f.TotalQuantity[unit]
 		var shipped float64
 		for _, r := range v.Responses {
-			if r.Decision == "shipped" && r.Quantity != nil {
+			if r.Decision == "shipped" && r.Author == v.Sender && r.Quantity != nil {
 				if rq, ru, ok := schema.NormalizeQuantity(*r.Quantity, r.Unit); ok && ru == unit {
 					shipped += rq
 				}

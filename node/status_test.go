@@ -60,7 +60,7 @@ func TestDeriveStatus(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			v := preExportView("", tc.responses...)
-			got, _ := deriveStatusFrom(schema.BodySummary(v.Type, v.Body), tc.responses, tc.now)
+			got, _ := deriveStatusFrom(schema.BodySummary(v.Type, v.Body), v.Sender, tc.responses, tc.now)
 			if got != tc.want {
 				t.Errorf("status %q, want %q", got, tc.want)
 			}
@@ -72,7 +72,7 @@ func TestDeriveStatusAmendedDeadline(t *testing.T) {
 	at := time.Date(2030, 6, 10, 0, 0, 0, 0, time.UTC)
 	amend := responseView{Author: "DE", Decision: "amended", Changes: json.RawMessage(`{"response_deadline":"2030-06-18"}`), created: at}
 	v := preExportView("", amend)
-	status, deadline := deriveStatusFrom(schema.BodySummary(v.Type, v.Body), v.Responses, time.Date(2030, 6, 17, 0, 0, 0, 0, time.UTC))
+	status, deadline := deriveStatusFrom(schema.BodySummary(v.Type, v.Body), v.Sender, v.Responses, time.Date(2030, 6, 17, 0, 0, 0, 0, time.UTC))
 	if status != statusPending || deadline != "2030-06-18" {
 		t.Errorf("after amending the deadline: %s %s, want pending 2030-06-18", status, deadline)
 	}
