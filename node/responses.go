@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,12 +20,13 @@ import (
 // responsePlain is the plaintext sealed inside a response envelope: the
 // decision is confidential like the notice (SPEC §6.1).
 type responsePlain struct {
-	ClientID string          `json:"client_id,omitempty"`
-	Decision string          `json:"decision"`
-	Reason   string          `json:"reason,omitempty"`
-	Quantity *float64        `json:"quantity,omitempty"`
-	Unit     string          `json:"unit,omitempty"`
-	Changes  json.RawMessage `json:"changes,omitempty"`
+	ClientID  string          `json:"client_id,omitempty"`
+	Decision  string          `json:"decision"`
+	Reason    string          `json:"reason,omitempty"`
+	Quantity  *float64        `json:"quantity,omitempty"`
+	Unit      string          `json:"unit,omitempty"`
+	ShippedOn string          `json:"shipped_on,omitempty"`
+	Changes   json.RawMessage `json:"changes,omitempty"`
 }
 
 // receiptPlain is the plaintext of a read receipt.
@@ -41,6 +43,7 @@ type responseView struct {
 	Reason    string          `json:"reason,omitempty"`
 	Quantity  *float64        `json:"quantity,omitempty"`
 	Unit      string          `json:"unit,omitempty"`
+	ShippedOn string          `json:"shipped_on,omitempty"`
 	Changes   json.RawMessage `json:"changes,omitempty"`
 	CreatedAt string          `json:"created_at"`
 	created   time.Time
@@ -82,7 +85,7 @@ func (n *Node) refsOf(notice *crypto.Envelope, reader string) ([]responseView, [
 				continue
 			}
 			responses = append(responses, responseView{ID: uuid.UUID(env.EntryID).String(), Index: i, Author: env.Author,
-				Decision: p.Decision, Reason: p.Reason, Quantity: p.Quantity, Unit: p.Unit, Changes: p.Changes,
+				Decision: p.Decision, Reason: p.Reason, Quantity: p.Quantity, Unit: p.Unit, ShippedOn: p.ShippedOn, Changes: p.Changes,
 				CreatedAt: created.Format(time.RFC3339Nano), created: created})
 		case crypto.KindReceipt:
 			var p receiptPlain
@@ -108,7 +111,7 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 		return e
 	}
 	now := n.now().UTC()
-	plain := responsePlain{ClientID: req.ID, Decision: req.Decision, Reason: req.Reason, Quantity: req.Quantity, Unit: req.Unit, Changes: req.Changes}
+	plain := responsePlain{ClientID: req.ID, Decision: req.Decision, Reason: req.Reason, Quantity: req.Quantity, Unit: req.Unit, ShippedOn: req.ShippedOn, Changes: req.Changes}
 	noticeID, _ := uuid.Parse(notice.ID)
 	var id [16]byte
 	if req.ID != "" {
@@ -217,6 +220,17 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 	}()
 }
 
+// sameJSON reports whether a and b are the same JSON text up to insignificant
+// whitespace (both empty counts as the same).
+func sameJSON(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	ca, err1 := compactJSON(a)
+	cb, err2 := compactJSON(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ca, cb)
+}
+
 func asDuplicate(err error) (*consensus.DuplicateError, bool) {
 	var dup *consensus.DuplicateError
 	ok := errors.As(err, &dup)
@@ -235,7 +249,8 @@ func (n *Node) existingResponse(w http.ResponseWriter, id [16]byte, author strin
 			continue
 		}
 		same := r.Author == author && r.Decision == want.Decision && r.Reason == want.Reason &&
-			((r.Quantity == nil) == (want.Quantity == nil)) && (r.Quantity == nil || *r.Quantity == *want.Quantity) && r.Unit == want.Unit
+			((r.Quantity == nil) == (want.Quantity == nil)) && (r.Quantity == nil || *r.Quantity == *want.Quantity) && r.Unit == want.Unit &&
+			r.ShippedOn == want.ShippedOn && sameJSON(r.Changes, want.Changes)
 		if !same {
 			return errorf(http.StatusConflict, codeConflict, "a different response was already given with this client id"), true
 		}
