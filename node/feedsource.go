@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/penhub/penhub/consensus/ledger"
 	"github.com/penhub/penhub/crypto"
 	"github.com/penhub/penhub/node/feed"
 	"github.com/penhub/penhub/schema"
@@ -86,12 +88,19 @@ func (s feedSource) View(ctx context.Context, index uint64, authority string) (*
 			m.Type = "read"
 			m.Body = plain
 		}
-		// Responses and receipts inherit the notice's handling (H2 stays off partner feeds).
-		if ref, err := n.ledger().EntryByID(env.RefID); err == nil {
-			if nenv, err := crypto.Parse(ref.Raw); err == nil {
-				m.Handling = handlingName(nenv.Handling)
-			}
+		// Responses and receipts inherit the notice's handling (H2 stays off
+		// partner feeds). Fail closed: without the notice's handling, show nothing.
+		ref, err := n.ledger().EntryByID(env.RefID)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("reading the notice of entry %d: %w", index, err)
 		}
+		nenv, err := crypto.Parse(ref.Raw)
+		if err != nil || nenv.Kind != crypto.KindNotice {
+			return nil, nil
+		}
+		m.Handling = handlingName(nenv.Handling)
 	}
 	return m, nil
 }
