@@ -771,8 +771,10 @@ func (f *feedEnv) testSlowConsumer(t *testing.T) {
 	// ends the connection without a close frame (nothing can overtake the
 	// bytes already in the socket). So that a slow machine, where the 256
 	// posts after the socket buffers fill take longer than that, still shows
-	// the 1008, the stalled client takes a few frames every 4 s: it stays
-	// hundreds of entries behind, and the node's writer never waits 10 s.
+	// the 1008, the stalled client takes 1.5 MiB of frames every 4 s (a
+	// blocked socket writer wakes only once about a third of its send buffer
+	// is free): it stays hundreds of entries behind, and the node's writer
+	// never waits 10 s.
 	var (
 		during   []postedEntry
 		slowGot  []feedFrame
@@ -788,15 +790,16 @@ func (f *feedEnv) testSlowConsumer(t *testing.T) {
 			lastSeen = fr.Index
 		}
 	}
-	drain := func(n int) {
+	drain := func(bytes int) {
 		drains++
-		for range n {
+		for bytes > 0 {
 			_ = slow.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 			_, data, err := slow.ws.ReadMessage()
 			if err != nil {
 				slowErr = err
 				return
 			}
+			bytes -= len(data)
 			var fr feedFrame
 			if err := json.Unmarshal(data, &fr); err != nil {
 				t.Fatalf("stalled client read %q: %v", truncate(data), err)
@@ -818,14 +821,14 @@ func (f *feedEnv) testSlowConsumer(t *testing.T) {
 			}
 			extra--
 		} else if time.Since(lastDrain) > 4*time.Second && slowErr == nil {
-			drain(8)
+			drain(3 << 19)
 			lastDrain = time.Now()
 		}
 	}
 	if n := feedMetric(t, f.nl.API, "penhub_feed_slow_consumer_disconnects_total") - slowBefore; n != 1 {
 		t.Errorf("%v slow-consumer disconnects, want 1 (only the stalled client)", n)
 	}
-	t.Logf("stalled client dropped %v after it stopped reading (%d posts, %d drains of 8 frames)", kickedAt.Round(time.Millisecond), len(during), drains)
+	t.Logf("stalled client dropped %v after it stopped reading (%d posts, %d drains of 1.5 MiB)", kickedAt.Round(time.Millisecond), len(during), drains)
 
 	// The stalled client reads again: a prefix of the stream, then 1008
 	// with where to resume.
@@ -1097,7 +1100,7 @@ func feedRestartNode(t *testing.T, c *cluster, i int, sig syscall.Signal, betwee
 	c.extra[n.ID] = cmd
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	waitFor(t, 60*time.Second, n.ID+" ready after the restart", func() bool {
+	waitFor(t, 2*time.Minute, n.ID+" ready after the restart", func() bool {
 		ok, err := client.New(n.API, "").Ready(ctx)
 		return err == nil && ok
 	})
