@@ -166,6 +166,9 @@ func (n *Node) authenticate(r *http.Request) (tokens.Token, error) {
 		}
 		secret = strings.TrimSpace(s)
 	} else if ck, err := r.Cookie(sessionCookie); err == nil {
+		if !cookieAllowed(r) {
+			return tokens.Token{}, errors.New("the session cookie is accepted only from this node's own console pages")
+		}
 		secret, _ = url.QueryUnescape(ck.Value)
 	}
 	if secret == "" {
@@ -181,6 +184,25 @@ func (n *Node) authenticate(r *http.Request) (tokens.Token, error) {
 		return tokens.Token{}, errors.New("unknown token")
 	}
 	return tok, nil
+}
+
+// cookieAllowed reports whether a request may authenticate with the session
+// cookie: the browser attaches it on its own, and SameSite=Strict still sends
+// it from other ports and hosts of the same site, so the request must come
+// from this origin (Origin, and Sec-Fetch-Site where the browser sends it).
+// A write without either header is refused: browsers send Origin on every
+// POST, and non-browser clients use a bearer token.
+func cookieAllowed(r *http.Request) bool {
+	if !sameOrigin(r) {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	case "":
+		return r.Method == http.MethodGet || r.Method == http.MethodHead || r.Header.Get("Origin") != ""
+	}
+	return false
 }
 
 // limiter holds one token bucket per API token.

@@ -2,9 +2,14 @@ package node
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/penhub/penhub/node/tokens"
 	"github.com/penhub/penhub/schema"
 )
 
@@ -57,4 +62,119 @@ func TestShippedQuantityCountsOnlySender(t *testing.T) {
 	if e := checkTransition(v, "DE", responsePlain{Decision: "shipped", Quantity: &q, Unit: "kg"}, at); e != nil {
 		t.Fatalf("shipping 100 of 250 kg with a forged 240 kg shipment by NL: %v", e)
 	}
+}
+
+// testNode is a Node with just what the router's middleware needs.
+func testNode(t *testing.T) (*Node, map[tokens.Role]string) {
+	t.Helper()
+	store, err := tokens.Open(filepath.Join(t.TempDir(), "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[tokens.Role]string{}
+	for _, role := range tokens.Roles {
+		authority := "DE"
+		if role == tokens.RoleAdmin {
+			authority = ""
+		}
+		s, _, err := store.Create(authority, role, "review "+string(role), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[role] = s
+	}
+	cfg := DefaultConfig()
+	n := &Node{cfg: &cfg, tokens: store, limits: newLimiter(cfg.RatePerSecond, cfg.RateBurst), now: time.Now}
+	return n, secrets
+}
+
+// TestSessionCookieSameOriginOnly: the console's session cookie must not
+// authenticate a request another origin's page made the browser send.
+// SameSite=Strict does not stop pages on other ports or sibling hosts of the
+// same site (http://127.0.0.1:8080 → http://127.0.0.1:7401), and the API takes
+// JSON in a text/plain form post.
+func TestSessionCookieSameOriginOnly(t *testing.T) {
+	n, secrets := testNode(t)
+	called := 0
+	h := n.authenticated(route{"POST /v1/notices", []tokens.Role{tokens.RoleFocalPoint}, true,
+		func(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+			called++
+			w.WriteHeader(http.StatusCreated)
+			return nil
+		}})
+	cases := []struct {
+		name string
+		hdr  map[string]string
+		want int
+	}{
+		{"same origin", map[string]string{"Origin": "http://node.example:7401", "Sec-Fetch-Site": "same-origin"}, http.StatusCreated},
+		{"same origin, old browser", map[string]string{"Origin": "http://node.example:7401"}, http.StatusCreated},
+		{"other port of the same site", map[string]string{"Origin": "http://node.example:8080", "Sec-Fetch-Site": "same-site"}, http.StatusUnauthorized},
+		{"same-site without Origin", map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusUnauthorized},
+		{"cross-site", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, http.StatusUnauthorized},
+		{"write without Origin or Sec-Fetch-Site", nil, http.StatusUnauthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := called
+			r := httptest.NewRequest("POST", "http://node.example:7401/v1/notices", strings.NewReader(`{}`))
+			r.Header.Set("Content-Type", "text/plain")
+			r.AddCookie(&http.Cookie{Name: sessionCookie, Value: secrets[tokens.RoleFocalPoint]})
+			for k, v := range tc.hdr {
+				r.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Errorf("status %d, want %d (%s)", w.Code, tc.want, w.Body)
+			}
+			if (tc.want == http.StatusCreated) != (called > before) {
+				t.Errorf("handler called: %v, want %v", called > before, tc.want == http.StatusCreated)
+			}
+		})
+	}
+}
+
+// TestMiddlewarePrecedence: SPEC §4.1's order 401, 403, 413, 429, then the
+// handler's own 400.
+func TestMiddlewarePrecedence(t *testing.T) {
+	n, secrets := testNode(t)
+	n.cfg.MaxBodyBytes = 64
+	n.limits = newLimiter(1, 1)
+	h := n.authenticated(route{"POST /v1/notices", []tokens.Role{tokens.RoleFocalPoint}, true,
+		func(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+			return errorf(http.StatusBadRequest, codeBadRequest, "malformed")
+		}})
+	big := strings.Repeat("x", 100)
+	do := func(secret, body string) (int, string) {
+		r := httptest.NewRequest("POST", "/v1/notices", strings.NewReader(body))
+		if secret != "" {
+			r.Header.Set("Authorization", "Bearer "+secret)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var e struct {
+			Error apiError `json:"error"`
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &e)
+		return w.Code, e.Error.Code
+	}
+	check := func(what string, gotStatus int, gotCode string, wantStatus int, wantCode string) {
+		t.Helper()
+		if gotStatus != wantStatus || gotCode != wantCode {
+			t.Errorf("%s: %d %s, want %d %s", what, gotStatus, gotCode, wantStatus, wantCode)
+		}
+	}
+	s, c := do("", big)
+	check("no token, big body", s, c, 401, codeUnauthorized)
+	s, c = do("not-a-token", big)
+	check("unknown token, big body", s, c, 401, codeUnauthorized)
+	s, c = do(secrets[tokens.RolePartner], big)
+	check("partner, big body", s, c, 403, codeForbidden)
+	s, c = do(secrets[tokens.RoleFocalPoint], big)
+	check("focal point, big body", s, c, 413, codeTooLarge)
+	s, c = do(secrets[tokens.RoleFocalPoint], "{")
+	check("focal point, first small body", s, c, 400, codeBadRequest)
+	s, c = do(secrets[tokens.RoleFocalPoint], "{")
+	check("focal point, over the rate", s, c, 429, codeRateLimited)
 }
