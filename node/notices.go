@@ -58,6 +58,11 @@ func (n *Node) postNotice(w http.ResponseWriter, r *http.Request, c caller) *api
 		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q has no signing key on this node", sender))
 	}
 	dir := n.ledger().Directory()
+	if a, ok := dir.Authority(sender); !ok || !a.Active() {
+		// Not admitted (yet) or revoked: the log would refuse the entry, and
+		// sealing needs the sender's directory keys.
+		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q is not an active authority of this hub", sender))
+	}
 	recipients, e := n.resolveRecipients(dir, sender, req)
 	if e != nil {
 		return e
