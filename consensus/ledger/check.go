@@ -30,8 +30,28 @@ type item struct {
 	env    *crypto.Envelope
 	rej    *RejectedError // parse-level rejection (stateless)
 	sigRej *RejectedError // result of verifySigs (non-directory kinds)
-	sigOK  bool           // verifySigs ran
+	sigDir *Directory     // the directory sigRej was computed against (nil: not yet)
 	pos    int            // position in the caller's batch
+	leaf   tlog.Hash      // tlog.RecordHash(env.Raw), once leafOK
+	leafOK bool
+}
+
+// leafHash returns the Merkle leaf hash of the item's envelope (computed by
+// the verify workers where they ran).
+func (it *item) leafHash() tlog.Hash {
+	if !it.leafOK {
+		it.leaf, it.leafOK = tlog.RecordHash(it.env.Raw), true
+	}
+	return it.leaf
+}
+
+// verifyItem is the parallel part of deciding an item: its signatures
+// against dir, and its leaf hash.
+func verifyItem(it *item, dir *Directory) {
+	it.sigRej, it.sigDir = verifySigs(it.env, dir), dir
+	if it.sigRej == nil {
+		it.leafHash()
+	}
 }
 
 // decision is the outcome of the rules for one entry at one position. It is
@@ -100,7 +120,7 @@ func verifySigs(e *crypto.Envelope, dir *Directory) *RejectedError {
 func verifyParallel(its []*item, dir *Directory, workers int) {
 	var todo []*item
 	for _, it := range its {
-		if it.rej == nil && !it.sigOK && it.env.Kind != crypto.KindDirectory {
+		if it.rej == nil && it.sigDir != dir && it.env.Kind != crypto.KindDirectory {
 			todo = append(todo, it)
 		}
 	}
@@ -110,7 +130,7 @@ func verifyParallel(its []*item, dir *Directory, workers int) {
 	workers = min(workers, len(todo))
 	if workers <= 1 {
 		for _, it := range todo {
-			it.sigRej, it.sigOK = verifySigs(it.env, dir), true
+			verifyItem(it, dir)
 		}
 		return
 	}
@@ -123,7 +143,7 @@ func verifyParallel(its []*item, dir *Directory, workers int) {
 				if i >= len(todo) {
 					return
 				}
-				todo[i].sigRej, todo[i].sigOK = verifySigs(todo[i].env, dir), true
+				verifyItem(todo[i], dir)
 			}
 		})
 	}
@@ -197,16 +217,16 @@ func decideEntry(it *item, index uint64, hub [32]byte, dir *Directory, h history
 		}
 		return decision{dir: nd, prev: dir, alarms: alarms}, nil
 	case crypto.KindCosignature:
-		if !it.sigOK {
-			it.sigRej, it.sigOK = verifySigs(e, dir), true
+		if it.sigDir != dir {
+			verifyItem(it, dir)
 		}
 		if it.sigRej != nil {
 			return decision{rej: it.sigRej}, nil
 		}
 		return decideCosignature(e, index, hub, dir, h)
 	default:
-		if !it.sigOK {
-			it.sigRej, it.sigOK = verifySigs(e, dir), true
+		if it.sigDir != dir {
+			verifyItem(it, dir)
 		}
 		if it.sigRej != nil {
 			return decision{rej: it.sigRej}, nil

@@ -346,7 +346,7 @@ func (l *Ledger) ApplyBatch(logs []*raft.Log) []interface{} {
 			case d.dup != nil:
 				resp[it.pos] = d.dup
 			default:
-				a, err := w.commit(it.env, ns.size, d)
+				a, err := w.commit(it, ns.size, d)
 				if err != nil {
 					return err
 				}
@@ -451,8 +451,9 @@ func (w *writer) entry(index uint64) ([]byte, error) {
 
 func (w *writer) treeHash(size uint64) (tlog.Hash, error) { return treeRoot(w.tree, size) }
 
-// commit writes the accepted entry e at log index n with its decision.
-func (w *writer) commit(e *crypto.Envelope, n uint64, d decision) (*Applied, error) {
+// commit writes the accepted entry at log index n with its decision.
+func (w *writer) commit(it *item, n uint64, d decision) (*Applied, error) {
+	e := it.env
 	key := u64(n)
 	if err := w.entries.Put(key, e.Raw); err != nil {
 		return nil, fmt.Errorf("storing entry %d: %w", n, err)
@@ -460,7 +461,7 @@ func (w *writer) commit(e *crypto.Envelope, n uint64, d decision) (*Applied, err
 	if err := w.ids.Put(e.EntryID[:], key); err != nil {
 		return nil, fmt.Errorf("storing id of entry %d: %w", n, err)
 	}
-	leaf, err := appendLeaf(w.tree, n, e.Raw)
+	leaf, err := appendLeaf(w.tree, n, it.leafHash())
 	if err != nil {
 		return nil, err
 	}

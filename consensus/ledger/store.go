@@ -112,10 +112,10 @@ func (r treeReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-// appendLeaf stores the hashes of record n (the envelope data) and returns
-// the leaf hash.
-func appendLeaf(tree *bolt.Bucket, n uint64, data []byte) (tlog.Hash, error) {
-	hs, err := tlog.StoredHashes(int64(n), data, treeReader{tree})
+// appendLeaf stores the hashes of record n, whose leaf hash is
+// tlog.RecordHash(envelope), and returns the leaf hash.
+func appendLeaf(tree *bolt.Bucket, n uint64, leaf tlog.Hash) (tlog.Hash, error) {
+	hs, err := tlog.StoredHashesForRecordHash(int64(n), leaf, treeReader{tree})
 	if err != nil {
 		return tlog.Hash{}, fmt.Errorf("computing stored hashes of leaf %d: %w", n, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,15 +32,29 @@ func VerifyStore(path string, hubID *[32]byte, progress func(done, total uint64)
 		return fmt.Errorf("opening %s for verification: %w", path, err)
 	}
 	defer db.Close()
-	return db.View(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil {
-				return &VerifyError{Index: 0, Reason: fmt.Sprintf("missing bucket %q", name)}
-			}
+	// Two read transactions of the read-only file: the main one decides
+	// entries in order, the other feeds a goroutine that reads the next
+	// chunk and verifies its signatures ahead (speculatively, against the
+	// directory of the moment; decide re-verifies an item whose directory
+	// changed since).
+	tx, err := db.Begin(false)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer tx.Rollback()
+	ahead, err := db.Begin(false)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer ahead.Rollback()
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return &VerifyError{Index: 0, Reason: fmt.Sprintf("missing bucket %q", name)}
 		}
-		v := &verifier{w: newReadOnlyWriter(tx), seen: map[[16]byte]uint64{}, seq: map[string]uint64{}, dir: emptyDirectory()}
-		return v.run(hubID, progress)
-	})
+	}
+	v := &verifier{w: newReadOnlyWriter(tx), seen: map[[16]byte]uint64{}, seq: map[string]uint64{}, dir: emptyDirectory()}
+	v.cur.Store(v.dir)
+	return v.run(ahead.Bucket(bucketEntries), hubID, progress)
 }
 
 type verifier struct {
@@ -47,6 +63,7 @@ type verifier struct {
 	seq    map[string]uint64 // refSeqKey → last sequence
 	hashes []tlog.Hash       // recomputed stored hashes
 	dir    *Directory
+	cur    atomic.Pointer[Directory] // dir, for the read-ahead goroutine
 	hub    [32]byte
 }
 
@@ -84,7 +101,7 @@ func newReadOnlyWriter(tx *bolt.Tx) *writer {
 	}
 }
 
-func (v *verifier) run(hubID *[32]byte, progress func(done, total uint64)) error {
+func (v *verifier) run(entries *bolt.Bucket, hubID *[32]byte, progress func(done, total uint64)) error {
 	size := getU64(v.w.meta, metaLogSize)
 	var stored [32]byte
 	copy(stored[:], v.w.meta.Get(metaHubID))
@@ -95,26 +112,55 @@ func (v *verifier) run(hubID *[32]byte, progress func(done, total uint64)) error
 		return &VerifyError{Index: size, Reason: "the entries do not end at the stored log size"}
 	}
 	workers := Options{}.withDefaults().VerifyWorkers
-	for start := uint64(0); start < size; start += verifyChunk {
-		end := min(start+verifyChunk, size)
-		its := make([]*item, 0, end-start)
-		for i := start; i < end; i++ {
-			raw := v.w.entries.Get(u64(i))
-			if raw == nil {
-				return &VerifyError{Index: i, Reason: "entry missing"}
+	type chunk struct {
+		its []*item
+		err error
+	}
+	chunks := make(chan chunk, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	wg.Go(func() {
+		defer close(chunks)
+		for start := uint64(0); start < size; start += verifyChunk {
+			end := min(start+verifyChunk, size)
+			c := chunk{its: make([]*item, 0, end-start)}
+			for i := start; i < end && c.err == nil; i++ {
+				raw := entries.Get(u64(i))
+				if raw == nil {
+					c.err = &VerifyError{Index: i, Reason: "entry missing"}
+					break
+				}
+				it := parseEnvelope(raw)
+				it.pos = int(i)
+				c.its = append(c.its, it)
 			}
-			it := parseEnvelope(raw)
-			it.pos = int(i)
-			its = append(its, it)
+			if c.err == nil {
+				verifyParallel(c.its, v.cur.Load(), workers)
+			}
+			select {
+			case chunks <- c:
+			case <-stop:
+				return
+			}
+			if c.err != nil {
+				return
+			}
 		}
-		err := process(its, workers, func() *Directory { return v.dir }, func(it *item) error {
+	})
+	for c := range chunks {
+		if c.err != nil {
+			return c.err
+		}
+		err := process(c.its, workers, func() *Directory { return v.dir }, func(it *item) error {
 			return v.check(it, uint64(it.pos), hubID, stored)
 		})
 		if err != nil {
 			return err
 		}
 		if progress != nil {
-			progress(end, size)
+			progress(uint64(c.its[len(c.its)-1].pos)+1, size)
 		}
 	}
 	return nil
@@ -149,7 +195,7 @@ func (v *verifier) check(it *item, index uint64, hubID *[32]byte, stored [32]byt
 		return bad("the id index does not map entry id %x to this entry", e.EntryID)
 	}
 	v.seen[e.EntryID] = index
-	hs, err := tlog.StoredHashes(int64(index), e.Raw, v)
+	hs, err := tlog.StoredHashesForRecordHash(int64(index), it.leafHash(), v)
 	if err != nil {
 		return bad("computing hashes: %v", err)
 	}
@@ -175,6 +221,7 @@ func (v *verifier) check(it *item, index uint64, hubID *[32]byte, stored [32]byt
 		}
 	case crypto.KindDirectory:
 		v.dir = d.dir
+		v.cur.Store(d.dir)
 		if e.Subtype == OpGenesis {
 			v.hub = d.dir.HubID
 			if v.hub != stored {
