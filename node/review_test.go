@@ -178,3 +178,31 @@ func TestMiddlewarePrecedence(t *testing.T) {
 	s, c = do(secrets[tokens.RoleFocalPoint], "{")
 	check("focal point, over the rate", s, c, 429, codeRateLimited)
 }
+
+// TestViewCacheBoundedByBytes: large plaintexts cannot pin more than the
+// byte bound, whatever the entry bound.
+func TestViewCacheBoundedByBytes(t *testing.T) {
+	c := newViewCache(4096)
+	c.maxBytes = 10 << 20
+	big := make([]byte, 1<<20)
+	for i := range uint64(100) {
+		c.put(i, "NL", big)
+	}
+	if c.bytes > c.maxBytes || len(c.items) != 10 || c.order.Len() != 10 {
+		t.Fatalf("after 100 puts of 1 MiB: %d bytes in %d items (list %d), want ≤ %d bytes in 10", c.bytes, len(c.items), c.order.Len(), c.maxBytes)
+	}
+	if _, ok := c.get(99, "NL"); !ok {
+		t.Error("the newest entry was evicted")
+	}
+	if _, ok := c.get(0, "NL"); ok {
+		t.Error("the oldest entry is still cached")
+	}
+	c.put(200, "NL", make([]byte, 11<<20))
+	if _, ok := c.get(200, "NL"); ok || c.bytes > c.maxBytes {
+		t.Errorf("an entry over the whole bound was cached (%d bytes)", c.bytes)
+	}
+	c.forget("NL")
+	if c.bytes != 0 || len(c.items) != 0 {
+		t.Errorf("after forget: %d bytes, %d items", c.bytes, len(c.items))
+	}
+}

@@ -7,13 +7,20 @@ import (
 
 // viewCache keeps recently decrypted plaintexts per (log index, authority), so
 // listing, status derivation and feeds decrypt an entry once per authority.
-// Bounded LRU; safe for concurrent use. Plaintexts live only in memory.
+// LRU bounded by entries and by plaintext bytes (a notice can be 1 MiB, so
+// the entry bound alone would let large notices pin gigabytes); safe for
+// concurrent use. Plaintexts live only in memory.
 type viewCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front = most recent; values are *viewItem
-	items map[viewKey]*list.Element
+	mu       sync.Mutex
+	max      int
+	maxBytes int
+	bytes    int
+	order    *list.List // front = most recent; values are *viewItem
+	items    map[viewKey]*list.Element
 }
+
+// viewCacheMaxBytes bounds the plaintext bytes a viewCache holds.
+const viewCacheMaxBytes = 128 << 20
 
 type viewKey struct {
 	index     uint64
@@ -26,7 +33,7 @@ type viewItem struct {
 }
 
 func newViewCache(max int) *viewCache {
-	return &viewCache{max: max, order: list.New(), items: map[viewKey]*list.Element{}}
+	return &viewCache{max: max, maxBytes: viewCacheMaxBytes, order: list.New(), items: map[viewKey]*list.Element{}}
 }
 
 // get returns the cached plaintext; callers must not modify it.
@@ -49,11 +56,17 @@ func (c *viewCache) put(index uint64, authority string, plain []byte) {
 		c.order.MoveToFront(el)
 		return
 	}
+	if len(plain) > c.maxBytes {
+		return
+	}
 	c.items[k] = c.order.PushFront(&viewItem{key: k, plain: plain})
-	for c.order.Len() > c.max {
+	c.bytes += len(plain)
+	for c.order.Len() > c.max || c.bytes > c.maxBytes {
 		el := c.order.Back()
 		c.order.Remove(el)
-		delete(c.items, el.Value.(*viewItem).key)
+		it := el.Value.(*viewItem)
+		delete(c.items, it.key)
+		c.bytes -= len(it.plain)
 	}
 }
 
@@ -65,6 +78,7 @@ func (c *viewCache) forget(authority string) {
 		if k.authority == authority {
 			c.order.Remove(el)
 			delete(c.items, k)
+			c.bytes -= len(el.Value.(*viewItem).plain)
 		}
 	}
 }
