@@ -14,8 +14,9 @@ import (
 	"github.com/penhub/penhub/crypto"
 )
 
-// verifyChunk is how many entries VerifyStore reads and verifies at once.
-const verifyChunk = 512
+// verifyChunk is how many entries VerifyStore reads and verifies at once
+// (a variable for tests).
+var verifyChunk uint64 = 512
 
 // VerifyStore audits a ledger file offline (the node must be stopped, or at
 // least not hold the file open for writing): it replays every stored entry

@@ -131,3 +131,23 @@ func (l *testLedger) mustEntryClosed(i uint64) []byte {
 	})
 	return out
 }
+
+// TestVerifyStoreSmallChunks makes the read-ahead verify chunks against a
+// directory that a rotation in an earlier chunk then changes: the entries
+// signed with the new key must be re-verified, not reported.
+func TestVerifyStoreSmallChunks(t *testing.T) {
+	f := newFixture(t)
+	l := openTest(t)
+	l.batch(mixedHistory(t, f)...)
+	hub := l.HubID()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	defer func(c uint64) { verifyChunk = c }(verifyChunk)
+	for _, c := range []uint64{1, 2, 3, 5} {
+		verifyChunk = c
+		if err := VerifyStore(l.path, &hub, nil); err != nil {
+			t.Fatalf("chunk %d: %v", c, err)
+		}
+	}
+}
