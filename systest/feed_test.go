@@ -3,6 +3,7 @@ package systest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -530,7 +531,7 @@ func (f *feedEnv) postMany(t *testing.T, n, workers int, mk func() json.RawMessa
 	if len(errs) > 0 {
 		t.Fatalf("%d of %d posts failed, first: %v", len(errs), n, errs[0])
 	}
-	slices.SortFunc(out, func(a, b postedEntry) int { return int(a.index) - int(b.index) })
+	slices.SortFunc(out, func(a, b postedEntry) int { return cmp.Compare(a.index, b.index) })
 	return out
 }
 
@@ -666,7 +667,7 @@ func (f *feedEnv) testResume(t *testing.T) {
 		t.Fatalf("after reconnecting with since=%d: got %d missed entries, want exactly the 100 in log order", since, len(replayed))
 	}
 	// Then exactly the concurrent posts, in log order.
-	slices.SortFunc(more, func(a, b postedEntry) int { return int(a.index) - int(b.index) })
+	slices.SortFunc(more, func(a, b postedEntry) int { return cmp.Compare(a.index, b.index) })
 	var liveIDs, wantLive []string
 	for _, fr := range got {
 		if fr.Index > lastMissed && fr.Kind == "notice" {
