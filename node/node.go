@@ -69,8 +69,10 @@ type Node struct {
 	now  func() time.Time
 	rand io.Reader
 
-	wg       sync.WaitGroup // receipt proposals
-	receipts sync.Map       // notice id + authority → struct{}: receipts proposed by this process
+	wg       sync.WaitGroup     // receipt proposals
+	bg       context.Context    // their context, cancelled at shutdown
+	stopBg   context.CancelFunc // cancels bg
+	receipts sync.Map           // notice id + authority → struct{}: receipts proposed by this process
 }
 
 // New opens a node's stores and starts consensus. The caller then calls Run.
@@ -82,6 +84,7 @@ func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Node, error) {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	n := &Node{cfg: cfg, log: logger, now: time.Now, rand: rand.Reader}
+	n.bg, n.stopBg = context.WithCancel(context.Background())
 	hub, err := hex.DecodeString(cfg.HubID)
 	if err != nil || len(hub) != 32 {
 		return nil, fmt.Errorf("decoding hub_id %q: not 32 hex bytes", cfg.HubID)
@@ -192,7 +195,8 @@ func (n *Node) Run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutCtx)
-	// 2. our own background proposals (receipts).
+	// 2. our own background proposals (receipts): cancel and wait.
+	n.stopBg()
 	n.wg.Wait()
 	// 3. feeds.
 	stopFeed()

@@ -198,7 +198,7 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(n.bg, 30*time.Second)
 		defer cancel()
 		entry, err := n.ledger().EntryByID(noticeID)
 		if err != nil {
