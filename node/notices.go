@@ -47,11 +47,7 @@ func (n *Node) postNotice(w http.ResponseWriter, r *http.Request, c caller) *api
 	if err != nil {
 		return errorf(http.StatusBadRequest, codeBadRequest, err.Error())
 	}
-	now := n.now().UTC()
-	if fe := schema.ValidateNotice(req, now); len(fe) > 0 {
-		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed,
-			Message: problemCount(len(fe), "notice"), Fields: fe}
-	}
+	// 403 before 422 (SPEC §4.1).
 	sender := c.Authority
 	sign, ok := n.keyring.Current(sender)
 	if !ok {
@@ -63,10 +59,6 @@ func (n *Node) postNotice(w http.ResponseWriter, r *http.Request, c caller) *api
 		// sealing needs the sender's directory keys.
 		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q is not an active authority of this hub", sender))
 	}
-	recipients, e := n.resolveRecipients(dir, sender, req)
-	if e != nil {
-		return e
-	}
 	clientID := req.ID
 	if clientID == "" {
 		clientID = uuid.NewString()
@@ -77,7 +69,24 @@ func (n *Node) postNotice(w http.ResponseWriter, r *http.Request, c caller) *api
 	}
 	digest := requestDigest(req.Type, req.Handling, req.Recipients, body)
 	id := crypto.NoticeID(n.hubID, sender, clientID)
-
+	// A retry of a notice already in the log gets its original result even
+	// when the same request would no longer validate (its response deadline
+	// has passed since, a recipient was revoked): same content → 200.
+	if req.ID != "" {
+		if res, e, found := n.existingNotice(id, sender, digest); found && e == nil {
+			writeJSON(w, http.StatusOK, res)
+			return nil
+		}
+	}
+	now := n.now().UTC()
+	if fe := schema.ValidateNotice(req, now); len(fe) > 0 {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed,
+			Message: problemCount(len(fe), "notice"), Fields: fe}
+	}
+	recipients, e := n.resolveRecipients(dir, sender, req)
+	if e != nil {
+		return e
+	}
 	if res, e, found := n.existingNotice(id, sender, digest); found {
 		if e != nil {
 			return e

@@ -173,4 +173,25 @@ func TestReviewConfidentiality(t *testing.T) {
 	if s1 != 201 || s2 != 200 || s3 != 409 {
 		t.Errorf("amendment retries: %d %d %d, want 201 200 409\n%s\n%s\n%s", s1, s2, s3, b1, b2, b3)
 	}
+
+	// A notice retry answers 200 with the original even when the request
+	// would no longer validate: here its recipient IN was revoked since.
+	toIN := []byte(fmt.Sprintf(`{"id":%q,"type":"alert","recipients":["IN"],"body":{"title":"t","summary":"s"}}`, uuid.NewString()))
+	s1, b1 = respondRaw(t, api("DE")+"/v1/notices", deFP, toIN)
+	if s1 != 201 {
+		t.Fatalf("posting to IN: %d %s", s1, b1)
+	}
+	if s, b := respondRaw(t, api("INT-INCB")+"/v1/directory/authorities/IN/revoke", tok("INT-INCB", "focal_point"), []byte(`{"reason":"review test"}`)); s != 201 {
+		t.Fatalf("revoking IN: %d %s", s, b)
+	}
+	s2, b2 = respondRaw(t, api("DE")+"/v1/notices", deFP, toIN)
+	if s2 != 200 || !bytes.Equal(b1, b2) {
+		t.Errorf("retry after the recipient's revocation: %d %s, want 200 %s", s2, b2, b1)
+	}
+}
+
+func respondRaw(t *testing.T, url, token string, body []byte) (int, []byte) {
+	t.Helper()
+	status, _, resp := rawRequest(t, "POST", url, token, body, nil)
+	return status, resp
 }
