@@ -19,10 +19,13 @@ import (
 
 // BaselineResult is the outcome of [RunRaftBaseline].
 type BaselineResult struct {
-	Entries   int             // entries committed (and applied by the no-op FSM on the leader)
-	Failed    int             // Apply calls that returned an error
-	Elapsed   time.Duration   // measured wall time
-	Latencies []time.Duration // one per committed entry, Apply to result, unsorted
+	Entries int // entries committed (and applied by the no-op FSM on the leader)
+	Failed  int // Apply calls that returned an error
+	// LeaderChanges counts the times the proposers moved to a new leader after
+	// theirs stepped down (each such step-down also fails the Applies in flight).
+	LeaderChanges int
+	Elapsed       time.Duration   // measured wall time
+	Latencies     []time.Duration // one per committed entry, Apply to result, unsorted
 }
 
 // RunRaftBaseline measures bare hashicorp/raft on this machine, as the ceiling the real
@@ -105,19 +108,28 @@ func runBaseline(ctx context.Context, dir string, concurrency, entrySize, count 
 			return nil, fmt.Errorf("raft baseline: %w", err)
 		}
 	}
-	var leader *raft.Raft
-	for leader == nil {
-		for _, m := range ms {
-			if m.r.State() == raft.Leader {
-				leader = m.r
+	// findLeader waits for a leader. Proposers call it again when theirs steps
+	// down: on a starved machine a heartbeat can be missed mid-run.
+	findLeader := func() (*raft.Raft, error) {
+		for {
+			for _, m := range ms {
+				if m.r.State() == raft.Leader {
+					return m.r, nil
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("raft baseline: waiting for a leader: %w", ctx.Err())
+			case <-time.After(20 * time.Millisecond):
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("raft baseline: waiting for a leader: %w", ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
+	first, err := findLeader()
+	if err != nil {
+		return nil, err
+	}
+	var leader atomic.Pointer[raft.Raft]
+	leader.Store(first)
 	payload := make([]byte, entrySize)
 	if _, err := rand.Read(payload); err != nil {
 		return nil, fmt.Errorf("raft baseline: %w", err)
@@ -126,6 +138,7 @@ func runBaseline(ctx context.Context, dir string, concurrency, entrySize, count 
 		mu        sync.Mutex
 		lat       []time.Duration
 		failed    atomic.Int64
+		changes   atomic.Int64
 		started   atomic.Int64
 		wg        sync.WaitGroup
 		deadline  = time.Now().Add(duration)
@@ -147,8 +160,16 @@ func runBaseline(ctx context.Context, dir string, concurrency, entrySize, count 
 			local := make([]time.Duration, 0, 1024)
 			for keepGoing() {
 				t0 := time.Now()
-				if err := leader.Apply(payload, 30*time.Second).Error(); err != nil {
+				l := leader.Load()
+				if err := l.Apply(payload, 30*time.Second).Error(); err != nil {
 					failed.Add(1)
+					if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+						if nl, err := findLeader(); err != nil {
+							return // ctx ended
+						} else if nl != l && leader.CompareAndSwap(l, nl) {
+							changes.Add(1)
+						}
+					}
 					continue
 				}
 				local = append(local, time.Since(t0))
@@ -159,7 +180,7 @@ func runBaseline(ctx context.Context, dir string, concurrency, entrySize, count 
 		}()
 	}
 	wg.Wait()
-	return &BaselineResult{Entries: len(lat), Failed: int(failed.Load()), Elapsed: time.Since(start), Latencies: lat}, nil
+	return &BaselineResult{Entries: len(lat), Failed: int(failed.Load()), LeaderChanges: int(changes.Load()), Elapsed: time.Since(start), Latencies: lat}, nil
 }
 
 // noopFSM is the baseline's state machine: it does nothing.

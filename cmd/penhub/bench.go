@@ -295,7 +295,7 @@ func (b *bencher) runRaftBaseline(ctx context.Context) error {
 	}
 	lat := newLatencies(res.Latencies)
 	return b.emit(newResult(scRaft, float64(res.Entries)/res.Elapsed.Seconds(), lat).
-		add("entries", res.Entries).add("failed", res.Failed).add("entry_bytes", size).
+		add("entries", res.Entries).add("failed", res.Failed).add("leader_changes", res.LeaderChanges).add("entry_bytes", size).
 		add("concurrency", b.cfg.concurrency).add("duration_s", res.Elapsed.Seconds()))
 }
 
