@@ -1,7 +1,13 @@
 package node
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/penhub/penhub/consensus/ledger"
+	"github.com/penhub/penhub/crypto"
 	"github.com/penhub/penhub/node/tokens"
 	"github.com/penhub/penhub/schema"
 )
@@ -204,5 +214,209 @@ func TestViewCacheBoundedByBytes(t *testing.T) {
 	c.forget("NL")
 	if c.bytes != 0 || len(c.items) != 0 {
 		t.Errorf("after forget: %d bytes, %d items", c.bytes, len(c.items))
+	}
+}
+
+// reviewHub is a real one-node hub (bootstrap voter, Raft over TLS on
+// loopback, bbolt in t.TempDir()) hosting INT-INCB, DE, NL and IN, with a
+// focal_point, partner and auditor token for each ("DE/focal_point") and an
+// admin token ("/admin"). Requests go through n.Handler().
+type reviewHub struct {
+	t      *testing.T
+	n      *Node
+	tokens map[string]string
+}
+
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newReviewHub(t *testing.T) *reviewHub {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a one-node hub")
+	}
+	dir := t.TempDir()
+	ca, err := crypto.NewCA("review hub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, raft := freeLoopback(t), freeLoopback(t)
+	nodeKey, err := crypto.GenerateIdentity(rand.Reader, "node1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue("node1", IPsOf(raft))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := NodeRecordFor("node1", "http://"+api, raft, true, nodeKey, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := GenesisPlan{HubName: "review hub", Secretariat: "INT-INCB", CopyTo: []string{"INT-INCB"}, CheckpointInterval: 100,
+		HomeNode: map[string]string{}, Nodes: []ledger.NodeRecord{rec}, Created: time.Now()}
+	ids := []string{"INT-INCB", "DE", "NL", "IN"}
+	for _, a := range ids {
+		ident, err := crypto.GenerateIdentity(rand.Reader, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.Authorities = append(plan.Authorities, ident)
+		plan.HomeNode[a] = "node1"
+	}
+	genesis, hub, err := BuildGenesis(rand.Reader, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.NodeID, cfg.DataDir, cfg.API, cfg.Raft, cfg.RaftAdvertise = "node1", dir, api, raft, raft
+	cfg.Bootstrap, cfg.HubID, cfg.Authorities = true, HubIDHex(hub), ids
+	if err := WriteDataDir(Provision{Config: cfg, NodeKey: nodeKey, CACert: ca.CertPEM(), Cert: cert, Authorities: plan.Authorities, Genesis: genesis}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := tokens.Open(filepath.Join(dir, TokensFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &reviewHub{t: t, tokens: map[string]string{}}
+	for _, a := range ids {
+		for _, role := range []tokens.Role{tokens.RoleFocalPoint, tokens.RolePartner, tokens.RoleAuditor} {
+			s, _, err := store.Create(a, role, "review", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.tokens[a+"/"+string(role)] = s
+		}
+	}
+	s, _, err := store.Create("", tokens.RoleAdmin, "review", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.tokens["/admin"] = s
+	loaded, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h.n, err = New(ctx, loaded, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.n.wg.Wait(); h.n.closeConsensus() })
+	for !h.n.cons.Ready() {
+		if ctx.Err() != nil {
+			t.Fatal("one-node hub not ready within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return h
+}
+
+// do sends a request as who ("DE/focal_point") and decodes a JSON answer into out (if not nil).
+func (h *reviewHub) do(method, path, who string, body string, out any) (int, []byte) {
+	h.t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if who != "" {
+		r.Header.Set("Authorization", "Bearer "+h.tokens[who])
+	}
+	w := httptest.NewRecorder()
+	h.n.Handler().ServeHTTP(w, r)
+	if out != nil && w.Code < 300 {
+		if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
+			h.t.Fatalf("%s %s: decoding %s: %v", method, path, w.Body, err)
+		}
+	}
+	return w.Code, w.Body.Bytes()
+}
+
+func (h *reviewHub) postAlert(who string, recipients string, handling string) postResult {
+	h.t.Helper()
+	var res postResult
+	body := fmt.Sprintf(`{"id":%q,"type":"alert","recipients":[%s],"handling":%q,"body":{"title":"t","summary":"s"}}`, uuid.NewString(), recipients, handling)
+	if status, b := h.do("POST", "/v1/notices", who, body, &res); status != http.StatusCreated {
+		h.t.Fatalf("posting alert: %d %s", status, b)
+	}
+	return res
+}
+
+type listPage struct {
+	Notices []struct {
+		ID     string `json:"id"`
+		Index  uint64 `json:"index"`
+		Status string `json:"status"`
+	} `json:"notices"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// TestListScanBudget: a filter that matches nothing ends the page at the
+// scan budget with a cursor, instead of reading the whole history (or
+// failing with 503 at the timeout); following the cursors finds the match.
+func TestListScanBudget(t *testing.T) {
+	h := newReviewHub(t)
+	old := listScanBudget
+	listScanBudget = 5
+	t.Cleanup(func() { listScanBudget = old })
+	first := h.postAlert("DE/focal_point", `"NL"`, "H0")
+	if status, b := h.do("POST", "/v1/notices/"+first.ID+"/responses", "DE/focal_point", `{"decision":"cancelled"}`, nil); status != http.StatusCreated {
+		t.Fatalf("cancelling: %d %s", status, b)
+	}
+	for range 12 {
+		h.postAlert("DE/focal_point", `"NL"`, "H0")
+	}
+	var found []string
+	cursor, pages := "", 0
+	for {
+		var p listPage
+		q := "/v1/notices?status=closed&limit=10"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		if status, b := h.do("GET", q, "NL/focal_point", "", &p); status != 200 {
+			t.Fatalf("list: %d %s", status, b)
+		}
+		pages++
+		for _, v := range p.Notices {
+			found = append(found, v.ID)
+		}
+		if p.NextCursor == "" || pages > 20 {
+			break
+		}
+		cursor = p.NextCursor
+	}
+	if len(found) != 1 || found[0] != first.ID {
+		t.Errorf("closed notices found %v, want [%s]", found, first.ID)
+	}
+	if pages < 2 {
+		t.Errorf("%d page(s): the scan budget did not end a page early", pages)
+	}
+	if status, b := h.do("GET", "/v1/notices?status=bogus", "NL/focal_point", "", nil); status != http.StatusBadRequest {
+		t.Errorf("unknown status filter: %d %s, want 400", status, b)
+	}
+}
+
+// TestListStatusMatchesGet: the list shows each notice with the status GET
+// shows (refs are needed for every type, not only pre_export).
+func TestListStatusMatchesGet(t *testing.T) {
+	h := newReviewHub(t)
+	a := h.postAlert("DE/focal_point", `"NL"`, "H0")
+	if status, b := h.do("POST", "/v1/notices/"+a.ID+"/responses", "NL/focal_point", `{"decision":"acknowledged"}`, nil); status != http.StatusCreated {
+		t.Fatalf("acknowledging: %d %s", status, b)
+	}
+	var one struct {
+		Status string `json:"status"`
+	}
+	h.do("GET", "/v1/notices/"+a.ID, "DE/focal_point", "", &one)
+	var p listPage
+	h.do("GET", "/v1/notices", "DE/focal_point", "", &p)
+	if len(p.Notices) != 1 || p.Notices[0].Status != one.Status {
+		t.Errorf("list shows %+v, GET shows status %q", p.Notices, one.Status)
 	}
 }
