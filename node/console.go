@@ -2,6 +2,7 @@ package node
 
 import (
 	"embed"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -154,7 +155,9 @@ type consoleRow struct {
 	Substances []string `json:"substances"`
 	Countries  []string `json:"countries"`
 	Category   string   `json:"category,omitempty"`
-	Flagged    bool     `json:"flagged,omitempty"`
+	// Title is an alert's title (untrusted text, like every body field).
+	Title   string `json:"title,omitempty"`
+	Flagged bool   `json:"flagged,omitempty"`
 }
 
 // consoleCounts are the dashboard's tallies over every matching notice.
@@ -257,7 +260,7 @@ func (n *Node) consoleNotices(w http.ResponseWriter, r *http.Request, c caller) 
 				out.Notices = append(out.Notices, consoleRow{ID: v.ID, Index: v.Index, Reference: v.Reference, Type: v.Type,
 					Sender: v.Sender, Recipients: v.Recipients, Handling: v.Handling, CreatedAt: v.CreatedAt, Status: v.Status,
 					Deadline: v.Deadline, Substances: nonNil(sum.Substances), Countries: nonNil(sum.Countries),
-					Category: sum.Category, Flagged: len(v.Flags) > 0})
+					Category: sum.Category, Title: alertTitle(v.Type, v.Body), Flagged: len(v.Flags) > 0})
 			}
 		}
 		if err := r.Context().Err(); err != nil {
@@ -266,6 +269,21 @@ func (n *Node) consoleNotices(w http.ResponseWriter, r *http.Request, c caller) 
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// alertTitle returns the title of an alert body, "" for other types.
+func alertTitle(typ string, body []byte) string {
+	if typ != schema.TypeAlert {
+		return ""
+	}
+	var b struct {
+		Title string `json:"title"`
+	}
+	_ = json.Unmarshal(body, &b)
+	if r := []rune(b.Title); len(r) > 200 {
+		return string(r[:200]) + "…"
+	}
+	return b.Title
 }
 
 func nonNil(s []string) []string {

@@ -33,7 +33,7 @@ function build(node, attrs, children) {
   return node;
 }
 
-function append(node, children) {
+function append(node, ...children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -228,14 +228,14 @@ async function showInbox(params) {
     el("a", {href: "#inbox", class: "button secondary"}, "Clear")));
 
   const rows = data.notices.map((n) => el("tr", {"data-id": n.id},
-    el("td", {}, el("a", {href: "#notice/" + encodeURIComponent(n.id)}, n.reference || n.id), n.flagged ? el("span", {class: "flag", title: "failed re-validation"}, " ⚠") : null),
-    el("td", {}, label(n.type), n.category ? el("div", {class: "muted"}, label(n.category)) : null),
+    el("td", {class: "nowrap"}, el("a", {href: "#notice/" + encodeURIComponent(n.id)}, n.reference || n.id), n.flagged ? el("span", {class: "flag", title: "failed re-validation"}, " ⚠") : null),
+    el("td", {}, label(n.type), n.category ? el("div", {class: "muted"}, label(n.category)) : null, n.title ? el("div", {class: "subject"}, n.title) : null),
     el("td", {}, statusBadge(n.status)),
     el("td", {}, n.sender),
     el("td", {}, n.recipients.join(", ")),
     el("td", {}, n.substances.join(", ")),
     el("td", {}, n.countries.join(", ")),
-    el("td", {}, n.deadline || ""),
+    el("td", {class: "nowrap"}, n.deadline || ""),
     el("td", {}, el("time", {datetime: n.created_at}, fmtTime(n.created_at)))));
   const count = data.total === data.notices.length ? `${data.total} notice${data.total === 1 ? "" : "s"}` : `showing ${data.notices.length} of ${data.total} notices`;
   show(el("h2", {}, "Inbox"), form,
