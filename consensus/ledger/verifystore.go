@@ -53,7 +53,7 @@ func VerifyStore(path string, hubID *[32]byte, progress func(done, total uint64)
 			return &VerifyError{Index: 0, Reason: fmt.Sprintf("missing bucket %q", name)}
 		}
 	}
-	v := &verifier{w: newReadOnlyWriter(tx), seen: map[[16]byte]uint64{}, seq: map[string]uint64{}, dir: emptyDirectory()}
+	v := &verifier{w: newReadOnlyWriter(tx), seen: map[[16]byte]uint64{}, seq: map[string]uint64{}, cps: map[string][]byte{}, dir: emptyDirectory()}
 	v.cur.Store(v.dir)
 	return v.run(ahead.Bucket(bucketEntries), hubID, progress)
 }
@@ -63,6 +63,7 @@ type verifier struct {
 	seen   map[[16]byte]uint64
 	seq    map[string]uint64 // refSeqKey → last sequence
 	hashes []tlog.Hash       // recomputed stored hashes
+	cps    map[string][]byte // checkpointKey → note of the first cosignature replayed
 	dir    *Directory
 	cur    atomic.Pointer[Directory] // dir, for the read-ahead goroutine
 	hub    [32]byte
@@ -164,6 +165,21 @@ func (v *verifier) run(entries *bolt.Bucket, hubID *[32]byte, progress func(done
 			progress(uint64(c.its[len(c.its)-1].pos)+1, size)
 		}
 	}
+	// Every stored checkpoint must come from a cosignature in the log.
+	n := 0
+	err := v.w.checkpoints.ForEach(func(k, _ []byte) error {
+		if _, ok := v.cps[string(k)]; !ok {
+			return &VerifyError{Index: size, Reason: fmt.Sprintf("stored checkpoint %x has no cosignature entry in the log", k)}
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(v.cps) {
+		return &VerifyError{Index: size, Reason: "the stored checkpoints do not match the cosignature entries"}
+	}
 	return nil
 }
 
@@ -234,8 +250,12 @@ func (v *verifier) check(it *item, index uint64, hubID *[32]byte, stored [32]byt
 		}
 	case crypto.KindCosignature:
 		c := d.checkpoint
-		if v.w.checkpoints.Get(checkpointKey(c.size, c.node)) == nil {
-			return bad("checkpoint of node %q at size %d missing from the checkpoints", c.node, c.size)
+		k := string(checkpointKey(c.size, c.node))
+		if _, ok := v.cps[k]; !ok {
+			v.cps[k] = c.note
+			if !bytes.Equal(v.w.checkpoints.Get([]byte(k)), c.note) {
+				return bad("checkpoint of node %q at size %d differs from (or is missing in) the stored checkpoints", c.node, c.size)
+			}
 		}
 	}
 	for _, a := range d.alarms {

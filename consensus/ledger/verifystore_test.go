@@ -92,6 +92,35 @@ func TestVerifyStoreCatchesTampering(t *testing.T) {
 			t.Log(ve)
 		})
 	}
+	t.Run("a stored checkpoint", func(t *testing.T) {
+		l := build(t)
+		size := l.Size()
+		hub := l.HubID()
+		cp := l.Checkpoints()[0]
+		l.Close()
+		tamper(t, l.path, bucketCheckpoints, checkpointKey(cp.Size, cp.Node), func(v []byte) []byte { return append(v, 'x') })
+		var ve *VerifyError
+		if err := VerifyStore(l.path, &hub, nil); !errors.As(err, &ve) || ve.Index != size-1 {
+			t.Fatalf("VerifyStore: %v", err)
+		}
+	})
+	t.Run("an extra checkpoint", func(t *testing.T) {
+		l := build(t)
+		hub := l.HubID()
+		l.Close()
+		db, err := bolt.Open(l.path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketCheckpoints).Put(checkpointKey(1, "n2"), []byte("note"))
+		})
+		db.Close()
+		var ve *VerifyError
+		if err := VerifyStore(l.path, &hub, nil); !errors.As(err, &ve) {
+			t.Fatalf("VerifyStore: %v", err)
+		}
+	})
 	t.Run("other hub", func(t *testing.T) {
 		l := build(t)
 		hub := l.HubID()
