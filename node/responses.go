@@ -135,9 +135,20 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 	if err != nil {
 		return errorf(http.StatusInternalServerError, codeInternal, "encoding response: "+err.Error())
 	}
-	applied, e := n.proposeRef(r.Context(), crypto.KindResponse, id, [16]byte(noticeID), notice, c.Authority, sign.Sign, body, now)
+	applied, dup, e := n.proposeRef(r.Context(), crypto.KindResponse, id, [16]byte(noticeID), notice, c.Authority, sign.Sign, body, now)
 	if e != nil {
 		return e
+	}
+	if dup {
+		// A concurrent request with the same client id got there first:
+		// answer as its retry (200 same content, 409 other).
+		fresh, e := n.loadNotice(r.Context(), notice.ID, c, true)
+		if e != nil {
+			return e
+		}
+		if e, found := n.existingResponse(w, id, c.Authority, plain, fresh); found {
+			return e
+		}
 	}
 	notice.Responses = append(notice.Responses, responseView{Author: c.Authority, Decision: plain.Decision, Quantity: plain.Quantity, created: now})
 	status, _ := deriveStatusFrom(schema.BodySummary(notice.Type, notice.Body), notice.Sender, notice.Responses, now)
@@ -149,8 +160,9 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 }
 
 // proposeRef seals and proposes a response or receipt of notice: encrypted to
-// the notice's sender and recipients (and the author's own copy).
-func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [16]byte, notice *noticeView, author string, key *crypto.SigningKey, plain []byte, now time.Time) (*consensus.Applied, *apiError) {
+// the notice's sender and recipients (and the author's own copy). dup is true
+// when an entry with this id was already in the log (applied then names it).
+func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [16]byte, notice *noticeView, author string, key *crypto.SigningKey, plain []byte, now time.Time) (applied *consensus.Applied, dup bool, e *apiError) {
 	var recipients []string
 	for _, a := range append([]string{notice.Sender}, notice.Recipients...) {
 		if a != author && !slices.Contains(recipients, a) {
@@ -161,19 +173,19 @@ func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [1
 	hdr := crypto.Header{Kind: kind, HubID: n.hubID, EntryID: id, CreatedMS: now.UnixMilli(), Author: author, RefID: noticeID, Recipients: recipients}
 	env, err := crypto.Seal(n.rand, hdr, sealRecipients(dir, author, recipients), plain, crypto.Signer{ID: author, Key: key})
 	if err != nil {
-		return nil, errorf(http.StatusInternalServerError, codeInternal, "sealing entry: "+err.Error())
+		return nil, false, errorf(http.StatusInternalServerError, codeInternal, "sealing entry: "+err.Error())
 	}
-	applied, err := n.cons.Propose(ctx, env)
+	applied, err = n.cons.Propose(ctx, env)
 	if err != nil {
-		if dup, ok := asDuplicate(err); ok {
-			entry, err := n.ledger().Entry(dup.Index)
+		if d, ok := asDuplicate(err); ok {
+			entry, err := n.ledger().Entry(d.Index)
 			if err == nil {
-				return &consensus.Applied{Index: entry.Index, ID: id}, nil
+				return &consensus.Applied{Index: entry.Index, ID: id}, true, nil
 			}
 		}
-		return nil, n.proposeError(err)
+		return nil, false, n.proposeError(err)
 	}
-	return applied, nil
+	return applied, false, nil
 }
 
 // ensureReceipt appends a signed read receipt the first time a focal point of
@@ -213,7 +225,7 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 		notice := &noticeView{Sender: env.Author, Recipients: env.Recipients}
 		now := n.now().UTC()
 		plain, _ := json.Marshal(receiptPlain{ReadAt: now.Format(time.RFC3339Nano), ReaderRole: "focal_point"})
-		if _, e := n.proposeRef(ctx, crypto.KindReceipt, id, noticeID, notice, reader, key.Sign, plain, now); e != nil {
+		if _, _, e := n.proposeRef(ctx, crypto.KindReceipt, id, noticeID, notice, reader, key.Sign, plain, now); e != nil {
 			n.log.Warn("appending read receipt failed; will retry on next read", "code", e.Code)
 			n.receipts.Delete(id)
 		}

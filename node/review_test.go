@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -418,5 +420,62 @@ func TestListStatusMatchesGet(t *testing.T) {
 	h.do("GET", "/v1/notices", "DE/focal_point", "", &p)
 	if len(p.Notices) != 1 || p.Notices[0].Status != one.Status {
 		t.Errorf("list shows %+v, GET shows status %q", p.Notices, one.Status)
+	}
+}
+
+// TestConcurrentRetries: the same request raced with itself is one entry
+// (one 201, the rest 200 with the same result); the same client id raced
+// with other content gets 409, for notices and for responses.
+func TestConcurrentRetries(t *testing.T) {
+	h := newReviewHub(t)
+	size := func() uint64 { s, _ := h.n.ledger().TreeHead(); return s }
+	race := func(path, who string, bodies []string) ([]int, [][]byte) {
+		var wg sync.WaitGroup
+		codes, outs := make([]int, len(bodies)), make([][]byte, len(bodies))
+		for i, b := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], outs[i] = h.do("POST", path, who, b, nil)
+			}()
+		}
+		wg.Wait()
+		return codes, outs
+	}
+	count := func(codes []int, c int) int {
+		k := 0
+		for _, x := range codes {
+			if x == c {
+				k++
+			}
+		}
+		return k
+	}
+	cid := uuid.NewString()
+	notice := fmt.Sprintf(`{"id":%q,"type":"alert","recipients":["NL"],"body":{"title":"t","summary":"s"}}`, cid)
+	before := size()
+	codes, outs := race("/v1/notices", "DE/focal_point", []string{notice, notice, notice, notice})
+	if count(codes, 201) != 1 || count(codes, 200) != 3 || size() != before+1 {
+		t.Fatalf("same notice raced: codes %v, log grew by %d\n%s", codes, size()-before, bytes.Join(outs, []byte("\n")))
+	}
+	var res postResult
+	for _, o := range outs {
+		var r postResult
+		_ = json.Unmarshal(o, &r)
+		if res.ID == "" {
+			res = r
+		} else if r != res {
+			t.Errorf("answers differ: %+v vs %+v", r, res)
+		}
+	}
+
+	rid := uuid.NewString()
+	a := fmt.Sprintf(`{"id":%q,"decision":"acknowledged","reason":"a"}`, rid)
+	b := fmt.Sprintf(`{"id":%q,"decision":"acknowledged","reason":"b"}`, rid)
+	before = size()
+	codes, outs = race("/v1/notices/"+res.ID+"/responses", "NL/focal_point", []string{a, b})
+	if count(codes, 201) != 1 || count(codes, 409) != 1 || size() != before+1 {
+		t.Errorf("same response client id, other content, raced: codes %v (want one 201, one 409), log grew by %d\n%s",
+			codes, size()-before, bytes.Join(outs, []byte("\n")))
 	}
 }
