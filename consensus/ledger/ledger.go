@@ -144,6 +144,49 @@ type Ledger struct {
 	closed bool
 
 	st atomic.Pointer[state]
+
+	statsMu sync.Mutex
+	stats   Stats
+}
+
+// Stats counts the apply outcomes on this node since Open (local counters
+// for metrics, not replicated state).
+type Stats struct {
+	Batches    uint64            // ApplyBatch calls that committed a transaction
+	Accepted   uint64            // entries accepted
+	Duplicates uint64            // entries answered with *DuplicateError
+	Rejected   map[string]uint64 // entries rejected, by code
+}
+
+// Stats returns a copy of the apply counters.
+func (l *Ledger) Stats() Stats {
+	l.statsMu.Lock()
+	defer l.statsMu.Unlock()
+	s := l.stats
+	s.Rejected = make(map[string]uint64, len(l.stats.Rejected))
+	for k, v := range l.stats.Rejected {
+		s.Rejected[k] = v
+	}
+	return s
+}
+
+func (l *Ledger) count(resp []interface{}) {
+	l.statsMu.Lock()
+	defer l.statsMu.Unlock()
+	if l.stats.Rejected == nil {
+		l.stats.Rejected = map[string]uint64{}
+	}
+	l.stats.Batches++
+	for _, r := range resp {
+		switch r := r.(type) {
+		case *Applied:
+			l.stats.Accepted++
+		case *DuplicateError:
+			l.stats.Duplicates++
+		case *RejectedError:
+			l.stats.Rejected[r.Code]++
+		}
+	}
 }
 
 var (
@@ -389,6 +432,7 @@ func (l *Ledger) ApplyBatch(logs []*raft.Log) []interface{} {
 		l.log.Warn("ledger alarm", "index", a.Index, "kind", a.Kind, "node", a.Node, "message", a.Message)
 	}
 	l.publish(ns)
+	l.count(resp)
 	return resp
 }
 

@@ -311,6 +311,10 @@ func TestBatchEqualsOneByOne(t *testing.T) {
 	}
 	assertSameLedger(t, one.Ledger, all.Ledger)
 	assertSameLedger(t, one.Ledger, chunks.Ledger)
+	st := all.Stats()
+	if st.Batches != 1 || st.Accepted != 9 || st.Duplicates != 1 || st.Rejected[CodeUnknownRecipient] != 3 || st.Rejected[CodeMalformed] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func sameResponse(a, b interface{}) bool {
