@@ -283,26 +283,26 @@ func (s *Store) List() []Token {
 // stored hash, so timing reveals nothing about which tokens exist. It picks
 // up changes made by other processes: it stats the file at most once per
 // 500 ms and re-reads it when its identity, size or mtime changed.
+//
+// A secret that is not found triggers one more stat of the file (outside the
+// 500 ms limit), so a token created a moment ago by `penhub token create`
+// works at once.
 func (s *Store) Authenticate(secret string, now time.Time) (Token, error) {
 	s.maybeReload()
 	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) > 256 {
 		return Token{}, ErrUnknown
 	}
 	sum := sha256.Sum256([]byte(secret))
-	s.mu.RLock()
-	found := -1
-	for i, h := range s.hashes {
-		if subtle.ConstantTimeCompare(sum[:], h) == 1 {
-			found = i
-		}
+	tok, found := s.lookup(sum)
+	if !found {
+		s.checkMu.Lock()
+		s.markChecked()
+		_ = s.reloadLocked(false)
+		s.checkMu.Unlock()
+		tok, found = s.lookup(sum)
 	}
-	var tok Token
-	if found >= 0 {
-		tok = s.tokens[found]
-	}
-	s.mu.RUnlock()
 	switch {
-	case found < 0:
+	case !found:
 		return Token{}, ErrUnknown
 	case tok.Revoked:
 		return Token{}, ErrRevoked
@@ -310,6 +310,23 @@ func (s *Store) Authenticate(secret string, now time.Time) (Token, error) {
 		return Token{}, ErrExpired
 	}
 	return tok, nil
+}
+
+// lookup finds the token with this secret hash, comparing in constant time
+// with every stored hash.
+func (s *Store) lookup(sum [32]byte) (Token, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	found := -1
+	for i, h := range s.hashes {
+		if subtle.ConstantTimeCompare(sum[:], h) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return Token{}, false
+	}
+	return s.tokens[found], true
 }
 
 // maybeReload re-reads the file when it changed, at most once per reloadEvery.

@@ -228,6 +228,9 @@ func TestSecondStoreSeesChanges(t *testing.T) {
 	}
 }
 
+// TestReloadThrottled: a known token does not cost a stat per request (a
+// revocation by another process shows within reloadEvery), while an unknown
+// secret re-checks the file at once, so a token just created works at once.
 func TestReloadThrottled(t *testing.T) {
 	s1, path := openTemp(t)
 	s2, err := Open(path)
@@ -236,22 +239,28 @@ func TestReloadThrottled(t *testing.T) {
 	}
 	s2.reloadEvery = time.Hour
 	s2.Authenticate("phk_x", time.Now()) // sets lastCheck
-	secret, _, err := s1.Create("NL", RoleFocalPoint, "x", 0)
+	secret, tok, err := s1.Create("NL", RoleFocalPoint, "x", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s2.Authenticate(secret, time.Now()); !errors.Is(err, ErrUnknown) {
-		t.Fatalf("throttled store reloaded early: %v", err)
+	if _, err := s2.Authenticate(secret, time.Now()); err != nil {
+		t.Fatalf("a token created by another process does not work at once: %v", err)
+	}
+	if err := s1.Revoke(tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Authenticate(secret, time.Now()); err != nil {
+		t.Fatalf("throttled store reloaded early for a known token: %v", err)
 	}
 	s2.reloadEvery = reloadEvery
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := s2.Authenticate(secret, time.Now())
-		if err == nil {
+		if errors.Is(err, ErrRevoked) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("token not seen after 10 s: %v", err)
+			t.Fatalf("revocation not seen after 10 s: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
