@@ -479,3 +479,65 @@ func TestConcurrentRetries(t *testing.T) {
 			codes, size()-before, bytes.Join(outs, []byte("\n")))
 	}
 }
+
+// TestRejectedRequestsWriteNothing: SPEC §6.8, and reads write only the
+// recipient focal point's one receipt.
+func TestRejectedRequestsWriteNothing(t *testing.T) {
+	h := newReviewHub(t)
+	size := func() uint64 { s, _ := h.n.ledger().TreeHead(); return s }
+	a := h.postAlert("DE/focal_point", `"NL"`, "H2")
+	before := size()
+	cases := []struct {
+		name, method, path, who, body string
+		want                          int
+	}{
+		{"invalid notice", "POST", "/v1/notices", "DE/focal_point", `{"type":"alert","recipients":["NL"],"body":{"title":""}}`, 422},
+		{"unknown recipient", "POST", "/v1/notices", "DE/focal_point", `{"type":"alert","recipients":["XX"],"body":{"title":"t","summary":"s"}}`, 422},
+		{"partner posts", "POST", "/v1/notices", "DE/partner", `{"type":"alert","recipients":["NL"],"body":{"title":"t","summary":"s"}}`, 403},
+		{"too large", "POST", "/v1/notices", "DE/focal_point", `{"type":"alert","recipients":["NL"],"body":{"title":"t","summary":"` + strings.Repeat("s", 1<<20) + `"}}`, 413},
+		{"sender acknowledges", "POST", "/v1/notices/" + a.ID + "/responses", "DE/focal_point", `{"decision":"acknowledged"}`, 422},
+		{"recipient cancels", "POST", "/v1/notices/" + a.ID + "/responses", "NL/focal_point", `{"decision":"cancelled"}`, 422},
+		{"non-recipient responds", "POST", "/v1/notices/" + a.ID + "/responses", "IN/focal_point", `{"decision":"acknowledged"}`, 404},
+		{"non-recipient reads", "GET", "/v1/notices/" + a.ID, "IN/focal_point", "", 404},
+		{"partner reads H2", "GET", "/v1/notices/" + a.ID, "NL/partner", "", 404},
+		{"auditor reads", "GET", "/v1/notices/" + a.ID, "NL/auditor", "", 403},
+		{"sender reads", "GET", "/v1/notices/" + a.ID, "DE/focal_point", "", 200},
+		{"secretariat-only revoke by DE", "POST", "/v1/directory/authorities/IN/revoke", "DE/focal_point", `{"reason":"x"}`, 403},
+		{"rotate another authority", "POST", "/v1/directory/authorities/NL/rotate", "DE/focal_point", `{}`, 403},
+		{"partner reads raw log", "GET", "/v1/log/entries/1", "NL/partner", "", 403},
+		{"admin reads notices", "GET", "/v1/notices", "/admin", "", 403},
+	}
+	for _, tc := range cases {
+		status, b := h.do(tc.method, tc.path, tc.who, tc.body, nil)
+		if status != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, status, b, tc.want)
+		}
+	}
+	h.n.wg.Wait() // receipts, if any were (wrongly) started
+	if got := size(); got != before {
+		t.Fatalf("rejected requests and non-recipient reads changed the log: size %d → %d", before, got)
+	}
+
+	// The recipient's focal point, reading concurrently: exactly one receipt.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, b := h.do("GET", "/v1/notices/"+a.ID, "NL/focal_point", "", nil); status != 200 {
+				t.Errorf("NL focal point reading: %d %s", status, b)
+			}
+		}()
+	}
+	wg.Wait()
+	h.n.wg.Wait()
+	h.do("GET", "/v1/notices/"+a.ID, "NL/focal_point", "", nil)
+	h.n.wg.Wait()
+	var v struct {
+		Receipts []receiptView `json:"receipts"`
+	}
+	h.do("GET", "/v1/notices/"+a.ID, "DE/focal_point", "", &v)
+	if len(v.Receipts) != 1 || v.Receipts[0].Authority != "NL" || size() != before+1 {
+		t.Errorf("after NL's reads: receipts %+v, log grew by %d; want one receipt by NL", v.Receipts, size()-before)
+	}
+}
