@@ -72,7 +72,7 @@ type Node struct {
 	wg       sync.WaitGroup     // receipt proposals
 	bg       context.Context    // their context, cancelled at shutdown
 	stopBg   context.CancelFunc // cancels bg
-	receipts sync.Map           // notice id + authority → struct{}: receipts proposed by this process
+	receipts sync.Map           // receipt id → struct{}: receipt proposals in flight
 }
 
 // New opens a node's stores and starts consensus. The caller then calls Run.

@@ -210,16 +210,18 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
+		// Once proposed (applied here) the log itself answers "already
+		// read"; on failure the next read retries. Either way the marker
+		// goes, so the map holds only proposals in flight.
+		defer n.receipts.Delete(id)
 		ctx, cancel := context.WithTimeout(n.bg, 30*time.Second)
 		defer cancel()
 		entry, err := n.ledger().EntryByID(noticeID)
 		if err != nil {
-			n.receipts.Delete(id)
 			return
 		}
 		env, err := crypto.Parse(entry.Raw)
 		if err != nil {
-			n.receipts.Delete(id)
 			return
 		}
 		notice := &noticeView{Sender: env.Author, Recipients: env.Recipients}
@@ -227,7 +229,6 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 		plain, _ := json.Marshal(receiptPlain{ReadAt: now.Format(time.RFC3339Nano), ReaderRole: "focal_point"})
 		if _, _, e := n.proposeRef(ctx, crypto.KindReceipt, id, noticeID, notice, reader, key.Sign, plain, now); e != nil {
 			n.log.Warn("appending read receipt failed; will retry on next read", "code", e.Code)
-			n.receipts.Delete(id)
 		}
 	}()
 }
