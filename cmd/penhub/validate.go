@@ -39,8 +39,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				fmt.Fprint(stdout, validateUsage)
 				return 0
 			}
-			fmt.Fprintf(stderr, "penhub validate: %v\n%s", err, validateUsage)
-			return 2
+			return usageError(stderr, "validate", "%v", err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -49,15 +48,13 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		args = fs.Args()[1:]
 	}
 	if len(files) == 0 {
-		fmt.Fprintf(stderr, "penhub validate: no files given\n%s", validateUsage)
-		return 2
+		return usageError(stderr, "validate", "no files given")
 	}
 	now := time.Now().UTC()
 	if *nowFlag != "" {
 		t, err := time.Parse(schema.DateLayout, *nowFlag)
 		if err != nil {
-			fmt.Fprintf(stderr, "penhub validate: --now %q is not a date written YYYY-MM-DD\n", *nowFlag)
-			return 2
+			return usageError(stderr, "validate", "--now %q is not a date written YYYY-MM-DD", *nowFlag)
 		}
 		now = t
 	}

@@ -120,7 +120,7 @@ func TestValidateUsage(t *testing.T) {
 		{"--now", "01/01/2030", "x.json"},
 		{"x.json", "--now"},
 	} {
-		if code, _, stderr := runValidateT(t, args...); code != 2 || !strings.Contains(stderr, "penhub validate:") {
+		if code, _, stderr := runValidateT(t, args...); code != 2 || !strings.HasPrefix(stderr, "penhub: validate: ") || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
 		}
 	}
