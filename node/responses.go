@@ -99,6 +99,11 @@ func (n *Node) refsOf(notice *crypto.Envelope, reader string) ([]responseView, [
 }
 
 func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	// 403 before 400/422 (SPEC §4.1).
+	sign, ok := n.keyring.Current(c.Authority)
+	if !ok {
+		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q has no signing key on this node", c.Authority))
+	}
 	req, err := schema.DecodeResponseRequest(requestBody(r))
 	if err != nil {
 		return errorf(http.StatusBadRequest, codeBadRequest, err.Error())
@@ -126,10 +131,6 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 	}
 	if e := checkTransition(notice, c.Authority, plain, now); e != nil {
 		return e
-	}
-	sign, ok := n.keyring.Current(c.Authority)
-	if !ok {
-		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q has no signing key on this node", c.Authority))
 	}
 	body, err := json.Marshal(plain)
 	if err != nil {
