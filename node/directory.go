@@ -154,12 +154,13 @@ func (n *Node) rotateAuthority(w http.ResponseWriter, r *http.Request, c caller)
 	target := r.PathValue("id")
 	d := n.ledger().Directory()
 	a, ok := d.Authority(target)
-	if !ok || !a.Active() {
-		return errorf(http.StatusNotFound, codeNotFound, fmt.Sprintf("no active authority %q", target))
-	}
-	allowed := (c.Role == "focal_point" && c.Authority == target) || (c.Role == "admin" && a.Node == n.cfg.NodeID)
+	// 403 before 404 (SPEC §4.1).
+	allowed := (c.Role == "focal_point" && c.Authority == target) || (c.Role == "admin" && ok && a.Node == n.cfg.NodeID)
 	if !allowed {
 		return errorf(http.StatusForbidden, codeForbidden, "only the authority's focal point or its home node's admin may rotate its keys")
+	}
+	if !ok || !a.Active() {
+		return errorf(http.StatusNotFound, codeNotFound, fmt.Sprintf("no active authority %q", target))
 	}
 	var req struct {
 		Reason string `json:"reason"`
