@@ -338,6 +338,7 @@ func TestConsole(t *testing.T) {
 	if v := evalJS[string](deb, `document.querySelector("#inclusion [data-verified]").dataset.verified`); v != "true" {
 		t.Errorf("inclusion proof checked in the browser: verified=%s: %s", v, evalJS[string](deb, `document.getElementById("inclusion").textContent`))
 	}
+	deb.screenshot("notice")
 
 	// 5. Live feed: NL watches; a notice posted through the API shows up.
 	// Its content is hostile markup, which must stay text, in the feed and
@@ -431,8 +432,11 @@ func TestConsole(t *testing.T) {
 	if txt := evalJS[string](nlb, `document.getElementById("directory-authorities").textContent`); !strings.Contains(txt, "INT-INCB") || !strings.Contains(txt, "NL") {
 		t.Errorf("directory page: %q", txt)
 	}
+	// Voters cosign every 100 entries in penhub dev: fill the log past that so
+	// the page has cosignatures to check with consistency proofs.
+	fillLog(t, de.API, deToken, 110)
 	nlb.goTo("#log")
-	nlb.run("opening the log audit", 15*time.Second, chromedp.WaitVisible(chromedp.ID("log-checkpoint")))
+	nlb.run("opening the log audit", 15*time.Second, chromedp.WaitVisible(chromedp.ID("log-size")))
 	if size := evalJS[string](nlb, `document.getElementById("log-size").textContent`); size == "" || size == "0" {
 		t.Errorf("log size shown: %q", size)
 	}
@@ -440,6 +444,10 @@ func TestConsole(t *testing.T) {
 	if bad := evalJS[string](nlb, `[...document.querySelectorAll('#log-cosignatures [data-verified="false"]')].map((e) => e.textContent).join("; ")`); bad != "" {
 		t.Errorf("cosignatures not verified in the browser: %s", bad)
 	}
+	if ok := evalJS[int](nlb, `document.querySelectorAll('#log-cosignatures [data-verified="true"]').length`); ok == 0 {
+		t.Error("no cosignature was shown as verified")
+	}
+	nlb.screenshot("log")
 
 	// 8. Signing out clears the cookie; the API then refuses the page.
 	deb.run("signing out", 15*time.Second,
@@ -452,5 +460,69 @@ func TestConsole(t *testing.T) {
 	}
 	if st := evalJS[int](deb, `fetch("/console/api/session").then((r) => r.status)`); st != http.StatusUnauthorized {
 		t.Errorf("after sign-out the session endpoint answers %d, want 401", st)
+	}
+}
+
+// fillLog posts alerts from DE to NL (8 at a time) until the log holds at
+// least size entries and NL's node holds a cosignature.
+func fillLog(t *testing.T, api, token string, size int) {
+	t.Helper()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	post := func(i int) error {
+		b, _ := json.Marshal(map[string]any{"type": "alert", "recipients": []string{"NL"},
+			"body": map[string]any{"title": fmt.Sprintf("filler %d", i), "summary": "log filler for the console test"}})
+		req, _ := http.NewRequest("POST", api+"/v1/notices", strings.NewReader(string(b)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("posting filler %d: status %d", i, resp.StatusCode)
+		}
+		return nil
+	}
+	var cp struct {
+		Size         int
+		Cosignatures []json.RawMessage
+	}
+	code, _, body := rawRequest(t, "GET", api+"/v1/log/checkpoint", token, nil, nil)
+	if code != http.StatusOK || json.Unmarshal(body, &cp) != nil {
+		t.Fatalf("reading the checkpoint: %d %s", code, body)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, size)
+	work := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				if err := post(i); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for i := cp.Size; i < size; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, _, body := rawRequest(t, "GET", api+"/v1/log/checkpoint", token, nil, nil)
+		if code == http.StatusOK && json.Unmarshal(body, &cp) == nil && len(cp.Cosignatures) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no cosignature after filling the log to %d entries: %s", cp.Size, body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -42,8 +42,8 @@ function append(node, ...children) {
 }
 
 function show(...nodes) {
-  const view = $("view");
-  view.replaceChildren(...nodes.flat());
+  $("view").replaceChildren();
+  append($("view"), nodes);
 }
 
 function flash(msg) { $("flash").textContent = msg || ""; }
@@ -845,6 +845,13 @@ function parseNote(text) {
   return {origin: lines[0] || "", size: Number(lines[1]), root: lines[2] || ""};
 }
 
+// noteSigners lists the key names of a signed note's signature lines.
+function noteSigners(text) {
+  const sep = String(text).indexOf("\n\n");
+  if (sep < 0) return [];
+  return String(text).slice(sep + 2).split("\n").filter((l) => l.startsWith("— ")).map((l) => l.slice(2).split(" ")[0]);
+}
+
 async function showLog() {
   const cp = await api("GET", "/v1/log/checkpoint");
   const own = parseNote(cp.checkpoint);
@@ -857,7 +864,12 @@ async function showLog() {
       el("dt", {}, "Merkle root"), el("dd", {id: "log-root", class: "mono"}, cp.root),
       el("dt", {}, "Alarms"), el("dd", {id: "log-alarms"}, alarms.length ? el("ul", {class: "error"}, alarms.map((a) => el("li", {}, typeof a === "string" ? a : JSON.stringify(a)))) : el("span", {class: "ok"}, "none"))),
     el("h3", {}, "This node's signed checkpoint"),
-    el("pre", {id: "log-checkpoint"}, cp.checkpoint),
+    el("dl", {class: "meta"},
+      el("dt", {}, "Origin"), el("dd", {class: "mono"}, own.origin),
+      el("dt", {}, "Size"), el("dd", {}, String(own.size)),
+      el("dt", {}, "Root"), el("dd", {class: "mono"}, own.root),
+      el("dt", {}, "Signed by"), el("dd", {}, noteSigners(cp.checkpoint).join(", "))),
+    el("details", {}, el("summary", {}, "Signed note text"), el("pre", {id: "log-checkpoint"}, cp.checkpoint)),
     own.root && own.root !== cp.root ? el("p", {class: "error"}, "The signed checkpoint's root differs from the reported root.") : null,
     el("h3", {}, "Cosignatures held in the log"),
     cos.length ? el("table", {class: "list", id: "log-cosignatures"},
