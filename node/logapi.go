@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"sync"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/penhub/penhub/crypto"
 )
@@ -14,7 +17,9 @@ import (
 func (n *Node) getCheckpoint(w http.ResponseWriter, r *http.Request, c caller) *apiError {
 	led := n.ledger()
 	size, root := led.TreeHead()
-	note, err := crypto.SignCheckpoint(crypto.Checkpoint{Origin: checkpointOrigin(n.cfg.HubID), Size: int64(size), Root: root}, n.cfg.NodeID, n.nodeKey)
+	note, err := n.checkpoints.sign(size, root, func() ([]byte, error) {
+		return crypto.SignCheckpoint(crypto.Checkpoint{Origin: checkpointOrigin(n.cfg.HubID), Size: int64(size), Root: root}, n.cfg.NodeID, n.nodeKey)
+	})
 	if err != nil {
 		return errorf(http.StatusInternalServerError, codeInternal, "signing checkpoint: "+err.Error())
 	}
@@ -32,6 +37,32 @@ func (n *Node) getCheckpoint(w http.ResponseWriter, r *http.Request, c caller) *
 		"checkpoint": string(note), "cosignatures": cos, "alarms": led.Alarms(),
 	})
 	return nil
+}
+
+// checkpointCache keeps this node's signature of the latest tree head: a
+// checkpoint has no timestamp, so re-signing the same head (a composite
+// ML-DSA-65 + Ed25519 signature, about a millisecond of CPU) for every
+// request would only let any token burn the node's CPU.
+type checkpointCache struct {
+	mu   sync.Mutex
+	size uint64
+	root tlog.Hash
+	note []byte
+}
+
+// sign returns the cached note for (size, root), or signs one with f.
+func (c *checkpointCache) sign(size uint64, root tlog.Hash, f func() ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.note != nil && c.size == size && c.root == root {
+		return c.note, nil
+	}
+	note, err := f()
+	if err != nil {
+		return nil, err
+	}
+	c.size, c.root, c.note = size, root, note
+	return note, nil
 }
 
 // checkpointOrigin is the origin line of this hub's checkpoints (docs/protocol.md §6).

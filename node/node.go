@@ -64,6 +64,8 @@ type Node struct {
 	handler http.Handler
 	nodeKey *crypto.SigningKey // signs this node's checkpoints
 
+	checkpoints checkpointCache // this node's signature of the latest tree head
+
 	// now and rand are the node's clock and randomness (the FSM never sees
 	// them: time and ids travel in the entries).
 	now  func() time.Time

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -539,5 +540,31 @@ func TestRejectedRequestsWriteNothing(t *testing.T) {
 	h.do("GET", "/v1/notices/"+a.ID, "DE/focal_point", "", &v)
 	if len(v.Receipts) != 1 || v.Receipts[0].Authority != "NL" || size() != before+1 {
 		t.Errorf("after NL's reads: receipts %+v, log grew by %d; want one receipt by NL", v.Receipts, size()-before)
+	}
+}
+
+// TestCheckpointSignedOncePerHead: the same tree head answers the same
+// signed note (no signing per request); a new entry gives a new one.
+func TestCheckpointSignedOncePerHead(t *testing.T) {
+	h := newReviewHub(t)
+	get := func() (uint64, string) {
+		var cp struct {
+			Size       uint64 `json:"size"`
+			Checkpoint string `json:"checkpoint"`
+		}
+		if status, b := h.do("GET", "/v1/log/checkpoint", "NL/partner", "", &cp); status != 200 {
+			t.Fatalf("checkpoint: %d %s", status, b)
+		}
+		return cp.Size, cp.Checkpoint
+	}
+	s1, n1 := get()
+	s2, n2 := get()
+	if s1 != s2 || n1 != n2 {
+		t.Errorf("same head, different answers: %d %q / %d %q", s1, n1, s2, n2)
+	}
+	h.postAlert("DE/focal_point", `"NL"`, "H0")
+	s3, n3 := get()
+	if s3 != s1+1 || n3 == n1 || !strings.Contains(n3, "\n"+strconv.FormatUint(s3, 10)+"\n") {
+		t.Errorf("after one more entry: size %d (was %d), note %q", s3, s1, n3)
 	}
 }
