@@ -284,6 +284,27 @@ func TestConsole(t *testing.T) {
 		t.Errorf("after sending, the page says %q; want the notice's reference", flash)
 	}
 
+	// The other compose forms: an empty submission shows the API's
+	// "required" problems next to their inputs; a filled alert is sent.
+	for typ, field := range map[string]string{"incident": "f-body-category", "suspicious_transaction": "f-body-narrative", "alert": "f-body-title"} {
+		deb.goTo("#compose/" + typ)
+		deb.run("submitting an empty "+typ, 20*time.Second,
+			chromedp.WaitVisible(chromedp.CSS(`#compose-form[data-type="`+typ+`"]`)),
+			chromedp.Click(chromedp.ID("recipient-NL")),
+			chromedp.Click(chromedp.ID("compose-submit")),
+			chromedp.WaitVisible(chromedp.ID(field+"-error")))
+		if msg := evalJS[string](deb, `document.getElementById("`+field+`-error").textContent`); !strings.Contains(msg, "required") {
+			t.Errorf("%s form: %s shows %q, want a required-field problem", typ, field, msg)
+		}
+	}
+	deb.run("sending an alert through its form", 20*time.Second,
+		chromedp.SendKeys(chromedp.ID("f-body-title"), "Mislabelled drums of APAAN"),
+		chromedp.SendKeys(chromedp.ID("f-body-summary"), "Drums declared as 'industrial solvent' found to contain APAAN."),
+		chromedp.Click(chromedp.ID("f-body-substances-add")),
+		chromedp.SendKeys(chromedp.ID("f-body-substances-0-substance"), "APAAN"),
+		chromedp.Click(chromedp.ID("compose-submit")),
+		chromedp.WaitVisible(chromedp.ID("notice-status")))
+
 	// 3. NL (its own node, a fresh browser context) finds it in its inbox,
 	// opens it and objects with a reason.
 	nlb := open("NL", nl.API, nlToken)

@@ -52,6 +52,10 @@ let pendingFlash = ""; // shown by the next route()
 const fmtTime = (s) => (s ? String(s).replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") : "");
 const idFor = (path) => "f-" + String(path).replace(/[^A-Za-z0-9]+/g, "-");
 const label = (s) => String(s).replace(/_/g, " ");
+// keyLabel names a body field for display (notice pages).
+const KEY_LABELS = {cas: "CAS", hs_code: "HS code", url: "URL", concentration_percent: "concentration %", non_scheduled: "non-scheduled"};
+const keyLabel = (k) => KEY_LABELS[k] || label(k);
+const capital = (s) => { const t = label(s); return t.charAt(0).toUpperCase() + t.slice(1); };
 
 // ---------- API ----------
 
@@ -256,7 +260,7 @@ function renderValue(v) {
     return el("ol", {class: "items"}, v.map((x) => el("li", {}, renderValue(x))));
   }
   if (v && typeof v === "object") {
-    return el("dl", {class: "kv"}, Object.entries(v).map(([k, x]) => [el("dt", {}, label(k)), el("dd", {}, renderValue(x))]));
+    return el("dl", {class: "kv"}, Object.entries(v).map(([k, x]) => [el("dt", {}, keyLabel(k)), el("dd", {}, renderValue(x))]));
   }
   if (typeof v === "boolean") return v ? "yes" : "no";
   return v === null ? "" : String(v);
@@ -337,7 +341,7 @@ function respondForm(n) {
     }
   };
   const buttons = decisions.map((d) => el("button", {type: "button", id: "respond-" + d, "data-decision": d,
-    class: d === "objection" || d === "cancelled" ? "danger" : ""}, label(d)));
+    class: d === "objection" || d === "cancelled" ? "danger" : ""}, capital(d)));
   buttons.forEach((b) => b.addEventListener("click", () => send(b.dataset.decision, buttons)));
   return el("section", {"aria-labelledby": "respond-title", class: "respond"},
     el("h3", {id: "respond-title"}, "Respond"),
