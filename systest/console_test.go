@@ -341,6 +341,18 @@ func TestConsole(t *testing.T) {
 			t.Fatalf("DE's inbox never lists %s as objection", noticeID)
 		}
 	}
+	// The substance filter matches catalogue names however they are written.
+	deb.run("filtering the inbox by substance", 15*time.Second,
+		chromedp.SetValue(chromedp.ID("filter-status"), ""),
+		chromedp.SetValue(chromedp.ID("filter-substance"), "PSEUDOEPHEDRINE"),
+		chromedp.Click(chromedp.CSS(`#inbox-filters button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row)))
+	if n := evalJS[int](deb, `document.querySelectorAll("#inbox-rows tr[data-id]").length`); n != 1 {
+		t.Errorf("substance filter PSEUDOEPHEDRINE lists %d notices, want 1", n)
+	}
+	deb.goTo("#inbox?substance=" + "Acetic%20anhydride")
+	deb.waitJS("filtering by a substance no notice names", `document.getElementById("inbox-count")?.textContent === "0 notices"`, 10*time.Second)
+	deb.goTo("#inbox?status=objection")
 	deb.run("opening the notice as DE", 20*time.Second,
 		chromedp.Click(chromedp.CSS(row+" a")),
 		chromedp.WaitVisible(chromedp.ID("notice-responses")))
