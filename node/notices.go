@@ -216,6 +216,12 @@ func (n *Node) resolveRecipients(dir *consensus.Directory, sender string, req *s
 			}
 		}
 	}
+	if len(out) == 0 {
+		// Only the sender was named: it keeps its own copy, and a sealed
+		// entry needs a recipient (this was a 500 from the sealer).
+		return nil, &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: problemCount(1, "recipient list"),
+			Fields: []schema.FieldError{{Field: "recipients", Code: "sender_only", Problem: fmt.Sprintf("%s is the sender and keeps its own copy; name at least one other recipient", sender)}}}
+	}
 	return out, nil
 }
 

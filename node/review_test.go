@@ -568,3 +568,13 @@ func TestCheckpointSignedOncePerHead(t *testing.T) {
 		t.Errorf("after one more entry: size %d (was %d), note %q", s3, s1, n3)
 	}
 }
+
+// TestSenderOnlyRecipient: naming only oneself is a validation error, not a
+// 500 from the sealer.
+func TestSenderOnlyRecipient(t *testing.T) {
+	h := newReviewHub(t)
+	status, b := h.do("POST", "/v1/notices", "DE/focal_point", `{"type":"alert","recipients":["DE"],"body":{"title":"t","summary":"s"}}`, nil)
+	if status != http.StatusUnprocessableEntity {
+		t.Errorf("alert to the sender only: %d %s, want 422", status, b)
+	}
+}
