@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -135,7 +136,9 @@ func (f *fixture) sealedAt(kind crypto.Kind, subtype, author string, ref [16]byt
 	for _, r := range recipients {
 		rs = append(rs, crypto.Recipient{ID: r, Key: f.auth[r].KEM.Public()})
 	}
-	rs = append(rs, crypto.Recipient{ID: author, Key: f.auth[author].KEM.Public()})
+	if !slices.Contains(recipients, author) {
+		rs = append(rs, crypto.Recipient{ID: author, Key: f.auth[author].KEM.Public()})
+	}
 	env, err := crypto.Seal(rand.Reader, h, rs, []byte(`{"body":{"x":1}}`), f.signer(author))
 	if err != nil {
 		f.t.Fatal(err)
