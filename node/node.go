@@ -65,6 +65,7 @@ type Node struct {
 	nodeKey *crypto.SigningKey // signs this node's checkpoints
 
 	checkpoints checkpointCache // this node's signature of the latest tree head
+	respLocks   stripedLock     // postResponse: one check-and-propose per notice at a time
 
 	// now and rand are the node's clock and randomness (the FSM never sees
 	// them: time and ids travel in the entries).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -98,6 +99,28 @@ func (n *Node) refsOf(notice *crypto.Envelope, reader string) ([]responseView, [
 	return responses, receipts
 }
 
+// stripedLock serialises work per key byte (64 stripes); lock gives up when
+// ctx is done.
+type stripedLock struct {
+	once sync.Once
+	ch   [64]chan struct{}
+}
+
+func (s *stripedLock) lock(ctx context.Context, key byte) (unlock func(), err error) {
+	s.once.Do(func() {
+		for i := range s.ch {
+			s.ch[i] = make(chan struct{}, 1)
+		}
+	})
+	ch := s.ch[int(key)%len(s.ch)]
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the notice's lock: %w", ctx.Err())
+	}
+}
+
 func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *apiError {
 	// 403 before 400/422 (SPEC §4.1).
 	sign, ok := n.keyring.Current(c.Authority)
@@ -110,6 +133,16 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 	}
 	if fe := schema.ValidateResponse(req); len(fe) > 0 {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: problemCount(len(fe), "response"), Fields: fe}
+	}
+	// Check and propose under the notice's lock: two decisions raced on one
+	// notice would both pass the transition check against the same state,
+	// and both be recorded (the log cannot read decisions to refuse one).
+	if u, err := uuid.Parse(r.PathValue("id")); err == nil {
+		unlock, err := n.respLocks.lock(r.Context(), u[0])
+		if err != nil {
+			return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable, Message: "busy with other responses to this notice; nothing was written, retry", RetryAfter: time.Second}
+		}
+		defer unlock()
 	}
 	notice, e := n.loadNotice(r.Context(), r.PathValue("id"), c, true)
 	if e != nil {

@@ -578,3 +578,60 @@ func TestSenderOnlyRecipient(t *testing.T) {
 		t.Errorf("alert to the sender only: %d %s, want 422", status, b)
 	}
 }
+
+const reviewPreExport = `{"id":%q,"type":"pre_export","recipients":["NL"],"body":{
+  "exporter": {"name": "E", "address": "A", "country": "DE"},
+  "importer": {"name": "I", "address": "B", "country": "NL"},
+  "items": [{"substance": "Pseudoephedrine", "quantity": 250, "unit": "kg"}],
+  "export_authorization": "X",
+  "transport": {"mode": "road", "departure_date": "2099-06-20"},
+  "response_deadline": "2099-06-15"}}`
+
+// TestConcurrentDecisions: two final decisions raced on one notice from
+// the importing authority's node: one is recorded, the other refused (422),
+// and every 201 reports the status the log really has.
+func TestConcurrentDecisions(t *testing.T) {
+	h := newReviewHub(t)
+	var res postResult
+	if status, b := h.do("POST", "/v1/notices", "DE/focal_point", fmt.Sprintf(reviewPreExport, uuid.NewString()), &res); status != 201 {
+		t.Fatalf("posting pre_export: %d %s", status, b)
+	}
+	bodies := []string{`{"decision":"no_objection"}`, `{"decision":"objection","reason":"no"}`, `{"decision":"no_objection"}`, `{"decision":"objection","reason":"no"}`}
+	type answer struct {
+		code   int
+		status string
+	}
+	answers := make([]answer, len(bodies))
+	var wg sync.WaitGroup
+	for i, b := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out struct {
+				Status string `json:"status"`
+			}
+			code, _ := h.do("POST", "/v1/notices/"+res.ID+"/responses", "NL/focal_point", b, &out)
+			answers[i] = answer{code, out.Status}
+		}()
+	}
+	wg.Wait()
+	var v struct {
+		Status    string         `json:"status"`
+		Responses []responseView `json:"responses"`
+	}
+	h.do("GET", "/v1/notices/"+res.ID, "DE/focal_point", "", &v)
+	created := 0
+	for _, a := range answers {
+		if a.code == 201 {
+			created++
+			if a.status != v.Status {
+				t.Errorf("a 201 said status %q; the notice is %q", a.status, v.Status)
+			}
+		} else if a.code != 422 {
+			t.Errorf("unexpected answer %d", a.code)
+		}
+	}
+	if created != 1 || len(v.Responses) != 1 {
+		t.Errorf("answers %+v: %d created, %d responses in the log; want one decision recorded, the rest 422", answers, created, len(v.Responses))
+	}
+}
