@@ -107,6 +107,9 @@ func (c *Config) Validate() error {
 	if c.APICert == "" && !c.InsecureHTTP && !isLoopback(c.API) {
 		return fmt.Errorf("api: refusing plain HTTP on non-loopback address %q (set api_cert/api_key, or insecure_http: true)", c.API)
 	}
+	if c.RatePerSecond < 0 || c.RateBurst < 0 || c.MaxBodyBytes < 0 || c.RequestTimeout < 0 {
+		return errors.New("rate_per_second, rate_burst, max_body_bytes, request_timeout: must not be negative (0 = default)")
+	}
 	if c.RatePerSecond == 0 {
 		c.RatePerSecond = d.RatePerSecond
 	}

@@ -635,3 +635,22 @@ func TestConcurrentDecisions(t *testing.T) {
 		t.Errorf("answers %+v: %d created, %d responses in the log; want one decision recorded, the rest 422", answers, created, len(v.Responses))
 	}
 }
+
+func TestConfigRefusesNegativeLimits(t *testing.T) {
+	for _, f := range []func(*Config){
+		func(c *Config) { c.RatePerSecond = -1 },
+		func(c *Config) { c.RateBurst = -1 },
+		func(c *Config) { c.MaxBodyBytes = -1 },
+		func(c *Config) { c.RequestTimeout = -time.Second },
+	} {
+		c := DefaultConfig()
+		c.NodeID, c.DataDir, c.API, c.Raft, c.HubID = "n1", t.TempDir(), "127.0.0.1:1", "127.0.0.1:2", strings.Repeat("ab", 32)
+		if err := c.Validate(); err != nil {
+			t.Fatalf("valid config refused: %v", err)
+		}
+		f(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("negative limit accepted: %+v", c)
+		}
+	}
+}
