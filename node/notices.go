@@ -418,6 +418,10 @@ var noticeStatuses = []string{statusPending, statusAcknowledged, statusNoObjecti
 // variable for tests.)
 var listScanBudget = 10000
 
+// listByteBudget bounds the notice bodies of one list page (notices can be
+// 1 MiB each); the page that reaches it ends there, with a next_cursor.
+var listByteBudget = 16 << 20
+
 func (n *Node) listNotices(w http.ResponseWriter, r *http.Request, c caller) *apiError {
 	q := r.URL.Query()
 	limit := 50
@@ -459,7 +463,7 @@ func (n *Node) listNotices(w http.ResponseWriter, r *http.Request, c caller) *ap
 		NextCursor string        `json:"next_cursor"`
 	}{Notices: []*noticeView{}}
 	led := n.ledger()
-	scanned, truncated := 0, false
+	scanned, bodyBytes, truncated := 0, 0, false
 	for len(page.Notices) < limit && before > since && !truncated {
 		idx, err := led.ListByAuthority(c.Authority, before, 256)
 		if err != nil {
@@ -488,14 +492,16 @@ func (n *Node) listNotices(w http.ResponseWriter, r *http.Request, c caller) *ap
 				continue
 			}
 			page.Notices = append(page.Notices, v)
-			if len(page.Notices) == limit {
+			bodyBytes += len(v.Body)
+			if len(page.Notices) == limit || bodyBytes >= listByteBudget {
 				break
 			}
 		}
 		// A filter that matches little must not make one request read the
-		// whole history: past the scan budget (or the request timeout) the
-		// page ends early and next_cursor continues from where it stopped.
-		truncated = scanned >= listScanBudget || r.Context().Err() != nil
+		// whole history, nor 500 large notices build a gigabyte answer: past
+		// the scan or byte budget (or the request timeout) the page ends
+		// early and next_cursor continues from where it stopped.
+		truncated = scanned >= listScanBudget || bodyBytes >= listByteBudget || r.Context().Err() != nil
 	}
 	if (len(page.Notices) == limit || truncated) && before > since {
 		page.NextCursor = strconv.FormatUint(before, 10)

@@ -654,3 +654,41 @@ func TestConfigRefusesNegativeLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestListByteBudget: a page ends once its bodies reach the byte budget,
+// with a cursor that continues without gap or duplicate.
+func TestListByteBudget(t *testing.T) {
+	h := newReviewHub(t)
+	old := listByteBudget
+	listByteBudget = 1
+	t.Cleanup(func() { listByteBudget = old })
+	want := map[string]bool{}
+	for range 3 {
+		want[h.postAlert("DE/focal_point", `"NL"`, "H0").ID] = true
+	}
+	seen, cursor := map[string]bool{}, ""
+	for pages := 1; ; pages++ {
+		var p listPage
+		q := "/v1/notices?limit=500"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		h.do("GET", q, "NL/focal_point", "", &p)
+		if len(p.Notices) > 1 {
+			t.Fatalf("page %d holds %d notices over a 1-byte budget", pages, len(p.Notices))
+		}
+		for _, v := range p.Notices {
+			if seen[v.ID] {
+				t.Errorf("notice %s listed twice", v.ID)
+			}
+			seen[v.ID] = true
+		}
+		if p.NextCursor == "" || pages > 10 {
+			break
+		}
+		cursor = p.NextCursor
+	}
+	if len(seen) != len(want) {
+		t.Errorf("listed %d notices, want %d", len(seen), len(want))
+	}
+}
