@@ -277,8 +277,10 @@ func (l *Ledger) CheckpointsSince(size uint64) []StoredCheckpoint {
 // decides again.
 func (l *Ledger) Check(envelope []byte) error {
 	it := parseEnvelope(envelope)
+	// The head first, then the transaction: the transaction then sees at
+	// least everything the head describes (a batch publishes after commit).
+	s := l.st.Load()
 	return l.view(func(tx *bolt.Tx) error {
-		s := l.st.Load()
 		hub := s.hub
 		if s.size == 0 {
 			hub = l.opts.expectedHub()
