@@ -491,7 +491,7 @@ function fieldBox(path, spec) {
     return el("div", {class: "field bool", "data-field": path}, el("label", {for: id}, input, " ", spec.l),
       el("p", {class: "field-error", id: errId, "data-error-for": path}));
   }
-  return el("div", {class: "field", "data-field": path}, el("label", {for: id}, spec.l), input,
+  return el("div", {class: spec.t === "area" ? "field wide" : "field", "data-field": path}, el("label", {for: id}, spec.l), input,
     hintId ? el("p", {class: "hint", id: hintId}, spec.h) : null,
     el("p", {class: "field-error", id: errId, "data-error-for": path}));
 }
@@ -684,6 +684,8 @@ async function showCompose(type) {
 
 // ---------- live feed ----------
 
+const FEED_REPLAY = 50; // log entries replayed when the feed page opens
+
 function closeFeed() {
   if (feedSocket) {
     const s = feedSocket;
@@ -705,9 +707,17 @@ async function showFeed(params) {
   }}, el("div", {}, el("label", {for: "feed-types"}, "Notice types"),
     select({id: "feed-types"}, [["", "all"], ...session.types.map((t) => [t, label(t)])], types)),
   el("div", {class: "actions"}, el("button", {type: "submit"}, "Apply")));
-  show(el("h2", {}, "Live feed"), el("p", {class: "muted"}, "New entries you may read appear here as they are committed (newest first)."), form, status, list);
+  show(el("h2", {}, "Live feed"), el("p", {class: "muted"}, `The last ${FEED_REPLAY} log entries you may read, then new ones as they are committed (newest first).`), form, status, list);
 
-  let next = null; // the log index to resume from
+  // Start with a replay of the recent log, then resume from the last index seen.
+  let next = null;
+  try {
+    const cp = await api("GET", "/v1/log/checkpoint");
+    next = Math.max(0, cp.size - FEED_REPLAY);
+  } catch (e) {
+    if (e.status === 401) return;
+  }
+  if (!list.isConnected) return; // the user left the page meanwhile
   let retry = 500;
   const connect = () => {
     const q = new URLSearchParams();
@@ -722,6 +732,7 @@ async function showFeed(params) {
       try { m = JSON.parse(ev.data); } catch { return; }
       if (m.kind === "heartbeat") { status.textContent = `Connected; the log is at index ${m.index}.`; return; }
       next = m.index + 1;
+      status.textContent = `Connected; last entry at log index ${m.index}.`;
       list.prepend(feedItem(m));
       while (list.children.length > 200) list.lastChild.remove();
     };
