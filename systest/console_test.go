@@ -184,9 +184,23 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("GET / = %d, Content-Security-Policy %q", code, hdr.Get("Content-Security-Policy"))
 	}
 
+	// Chromium's helper processes can write to the profile for a moment after
+	// the browser exits, so the profile is removed with retries, not by t.TempDir.
+	profile, err := os.MkdirTemp("", "penhub-console-chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(profile))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
@@ -388,7 +402,7 @@ func TestConsole(t *testing.T) {
 	var posted struct{ ID string }
 	_ = json.Unmarshal(body, &posted)
 	posted0 := time.Now()
-	nlb.waitJS("the feed shows the posted notice", fmt.Sprintf(`!!document.querySelector('#feed-list li[data-id=%q]')`, posted.ID), 5*time.Second)
+	nlb.waitJS("the feed shows the posted notice", fmt.Sprintf(`!!document.querySelector('#feed-list li[data-id=%q]')`, posted.ID), 8*time.Second)
 	t.Logf("feed: notice on the page %v after its 201", time.Since(posted0).Round(time.Millisecond))
 	if txt := evalJS[string](nlb, fmt.Sprintf(`document.querySelector('#feed-list li[data-id=%q]').textContent`, posted.ID)); !strings.Contains(txt, hostile) {
 		t.Errorf("feed entry text %q does not show the title as text", txt)
@@ -468,6 +482,7 @@ func TestConsole(t *testing.T) {
 	// Voters cosign every 100 entries in penhub dev: fill the log past that so
 	// the page has cosignatures to check with consistency proofs.
 	fillLog(t, de.API, deToken, 110)
+	waitCosigned(t, nl.API, nlToken)
 	nlb.goTo("#log")
 	nlb.run("opening the log audit", 15*time.Second, chromedp.WaitVisible(chromedp.ID("log-size")))
 	if size := evalJS[string](nlb, `document.getElementById("log-size").textContent`); size == "" || size == "0" {
@@ -497,7 +512,7 @@ func TestConsole(t *testing.T) {
 }
 
 // fillLog posts alerts from DE to NL (8 at a time) until the log holds at
-// least size entries and NL's node holds a cosignature.
+// least size entries.
 func fillLog(t *testing.T, api, token string, size int) {
 	t.Helper()
 	hc := &http.Client{Timeout: 30 * time.Second}
@@ -547,6 +562,15 @@ func fillLog(t *testing.T, api, token string, size int) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// waitCosigned waits until the node at api holds a cosignature.
+func waitCosigned(t *testing.T, api, token string) {
+	t.Helper()
+	var cp struct {
+		Size         int
+		Cosignatures []json.RawMessage
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		code, _, body := rawRequest(t, "GET", api+"/v1/log/checkpoint", token, nil, nil)
@@ -554,7 +578,7 @@ func fillLog(t *testing.T, api, token string, size int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no cosignature after filling the log to %d entries: %s", cp.Size, body)
+			t.Fatalf("%s holds no cosignature at log size %d: %s", api, cp.Size, body)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
