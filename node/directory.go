@@ -170,6 +170,12 @@ func (n *Node) rotateAuthority(w http.ResponseWriter, r *http.Request, c caller)
 			return e
 		}
 	}
+	// One rotation at a time: a second one started meanwhile would take the
+	// first's old key as current and switch the keyring back to it after the
+	// first committed, leaving a retired key current (every later entry of
+	// the authority refused by the log).
+	n.rotateMu.Lock()
+	defer n.rotateMu.Unlock()
 	old, ok := n.keyring.Current(target)
 	if !ok {
 		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("the keys of %q are not on this node", target))

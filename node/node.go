@@ -66,6 +66,7 @@ type Node struct {
 
 	checkpoints checkpointCache // this node's signature of the latest tree head
 	respLocks   stripedLock     // postResponse: one check-and-propose per notice at a time
+	rotateMu    sync.Mutex      // rotateAuthority: one key rotation at a time
 
 	// now and rand are the node's clock and randomness (the FSM never sees
 	// them: time and ids travel in the entries).

@@ -692,3 +692,25 @@ func TestListByteBudget(t *testing.T) {
 		t.Errorf("listed %d notices, want %d", len(seen), len(want))
 	}
 }
+
+// TestConcurrentRotations: rotations of one authority raced with each other
+// leave a current key the log accepts.
+func TestConcurrentRotations(t *testing.T) {
+	h := newReviewHub(t)
+	for round := range 2 {
+		var wg sync.WaitGroup
+		codes := make([]int, 3)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], _ = h.do("POST", "/v1/directory/authorities/DE/rotate", "DE/focal_point", `{}`, nil)
+			}()
+		}
+		wg.Wait()
+		status, b := h.do("POST", "/v1/notices", "DE/focal_point", `{"type":"alert","recipients":["NL"],"body":{"title":"t","summary":"s"}}`, nil)
+		if status != 201 {
+			t.Fatalf("round %d: rotations %v, then posting as DE: %d %s", round, codes, status, b)
+		}
+	}
+}
