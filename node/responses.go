@@ -209,7 +209,7 @@ func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [1
 	if err != nil {
 		return nil, false, errorf(http.StatusInternalServerError, codeInternal, "sealing entry: "+err.Error())
 	}
-	applied, err = n.cons.Propose(ctx, env)
+	applied, err = n.submit(ctx, env)
 	if err != nil {
 		if d, ok := asDuplicate(err); ok {
 			entry, err := n.ledger().Entry(d.Index)
@@ -234,11 +234,11 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 	if _, err := n.ledger().EntryByID(id); err == nil {
 		return
 	}
-	if _, loaded := n.receipts.LoadOrStore(id, struct{}{}); loaded {
-		return
-	}
 	key, ok := n.keyring.Current(reader)
 	if !ok {
+		return
+	}
+	if _, loaded := n.receipts.LoadOrStore(id, struct{}{}); loaded {
 		return
 	}
 	n.wg.Add(1)
