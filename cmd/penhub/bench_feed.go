@@ -166,11 +166,13 @@ func (b *bencher) runFeed(ctx context.Context) error {
 	var cmu sync.Mutex
 	committed := map[uint64]time.Time{} // log index → 201 answer
 	sentAt := map[uint64]time.Time{}    // log index → POST sent
+	cpu0 := sampleCPU(b.cpuPids())
 	res := b.openLoop(ctx, b.cfg.feedRate, b.cfg.duration, func(idx uint64, sent, answered time.Time) {
 		cmu.Lock()
 		committed[idx], sentAt[idx] = answered, sent
 		cmu.Unlock()
 	})
+	cpu1 := sampleCPU(b.cpuPids())
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -232,6 +234,7 @@ func (b *bencher) runFeed(ctx context.Context) error {
 	fp := newLatencies(fromPost)
 	r.add("from_post_p50_ms", fp.ms(0.50)).add("from_post_p99_ms", fp.ms(0.99)).
 		add("post_p99_ms", newLatencies(res.lat).ms(0.99)).add("post_failed", res.failed)
+	r.addAll(cpuUse(cpu0, cpu1, res.committed)) // per notice, its fan-out included
 	if res.firstErr != nil {
 		r.add("first_error", errString(res.firstErr))
 	}
