@@ -87,7 +87,7 @@ func (n *Node) proposeDirectory(w http.ResponseWriter, r *http.Request, op strin
 	if err != nil {
 		return 0, errorf(http.StatusInternalServerError, codeInternal, "signing directory entry: "+err.Error())
 	}
-	applied, err := n.cons.Propose(r.Context(), env)
+	applied, err := n.submit(r.Context(), env)
 	if err != nil {
 		return 0, n.proposeError(err)
 	}

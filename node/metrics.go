@@ -58,7 +58,7 @@ func (m *metrics) watch(c *consensus.Node) {
 		}
 		return 0
 	}
-	m.reg.MustRegister(
+	m.reg.MustRegister(ledgerCollector{c},
 		gauge("penhub_raft_is_leader", "1 when this node is the Raft leader.", func(x consensus.Metrics) float64 { return b(x.IsLeader) }),
 		gauge("penhub_raft_term", "Current Raft term.", func(x consensus.Metrics) float64 { return float64(x.Term) }),
 		gauge("penhub_raft_commit_index", "Raft commit index known to this node.", func(x consensus.Metrics) float64 { return float64(x.CommitIndex) }),
@@ -110,4 +110,29 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	w.code = http.StatusSwitchingProtocols
 	return h.Hijack()
+}
+
+// ledgerCollector exports the state machine's apply counters (every node
+// counts every entry it applies, whoever proposed it).
+type ledgerCollector struct{ c *consensus.Node }
+
+var (
+	ledgerAcceptedDesc  = prometheus.NewDesc("penhub_ledger_accepted_total", "Entries this node's state machine accepted.", nil, nil)
+	ledgerDuplicateDesc = prometheus.NewDesc("penhub_ledger_duplicates_total", "Entries answered as duplicates of an applied entry id.", nil, nil)
+	ledgerRejectedDesc  = prometheus.NewDesc("penhub_ledger_rejected_total", "Entries this node's state machine rejected, by rejection code.", []string{"code"}, nil)
+)
+
+func (lc ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- ledgerAcceptedDesc
+	ch <- ledgerDuplicateDesc
+	ch <- ledgerRejectedDesc
+}
+
+func (lc ledgerCollector) Collect(ch chan<- prometheus.Metric) {
+	st := lc.c.Ledger().Stats()
+	ch <- prometheus.MustNewConstMetric(ledgerAcceptedDesc, prometheus.CounterValue, float64(st.Accepted))
+	ch <- prometheus.MustNewConstMetric(ledgerDuplicateDesc, prometheus.CounterValue, float64(st.Duplicates))
+	for code, v := range st.Rejected {
+		ch <- prometheus.MustNewConstMetric(ledgerRejectedDesc, prometheus.CounterValue, float64(v), code)
+	}
 }

@@ -112,7 +112,7 @@ func (n *Node) postNotice(w http.ResponseWriter, r *http.Request, c caller) *api
 	if err != nil {
 		return errorf(http.StatusInternalServerError, codeInternal, "sealing notice: "+err.Error())
 	}
-	applied, err := n.cons.Propose(r.Context(), env)
+	applied, err := n.submit(r.Context(), env)
 	if err != nil {
 		var dup *consensus.DuplicateError
 		if errors.As(err, &dup) {
@@ -280,6 +280,16 @@ func problemCount(k int, what string) string {
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 // proposeError maps consensus errors to API answers (SPEC §4.1).
+// submit checks env against this node's view of the log (an early, advisory
+// refusal that spends no Raft entry), then proposes it. Every node still
+// decides again at apply.
+func (n *Node) submit(ctx context.Context, env []byte) (*consensus.Applied, error) {
+	if err := n.ledger().Check(env); err != nil {
+		return nil, err
+	}
+	return n.cons.Propose(ctx, env)
+}
+
 func (n *Node) proposeError(err error) *apiError {
 	var rej *consensus.RejectedError
 	if errors.As(err, &rej) {

@@ -209,7 +209,7 @@ func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [1
 	if err != nil {
 		return nil, false, errorf(http.StatusInternalServerError, codeInternal, "sealing entry: "+err.Error())
 	}
-	applied, err = n.cons.Propose(ctx, env)
+	applied, err = n.submit(ctx, env)
 	if err != nil {
 		if d, ok := asDuplicate(err); ok {
 			entry, err := n.ledger().Entry(d.Index)
