@@ -59,6 +59,16 @@ type benchConfig struct {
 	quick       bool
 }
 
+// runBench is `penhub bench` (SPEC §8): it runs the selected scenarios in
+// the order of allScenarios and prints one JSON line per scenario on stdout,
+// starting {"scenario","ops_per_s","p50_ms","p99_ms"} and followed by
+// scenario fields, "target" and "meets_target" where SPEC §8 sets one.
+// Progress goes to stderr. The cluster scenarios share one `penhub dev`
+// cluster of 3 node processes in the work directory. docs/performance.md
+// describes each scenario and the figures measured.
+//
+// Exit status: 0 when every selected scenario ran (whether or not it met
+// its target), 1 when one could not run, 2 on wrong usage.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -73,7 +83,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	notices := fs.Int("notices", 0, "stored notices for the fill, memory, ingest_at_n and catchup runs (SPEC: 100000; --quick: 500)")
 	bodySize := fs.Int("body-size", 2048, "size in bytes of each notice body (JSON, padded in remarks)")
 	senders := fs.String("senders", "DE,NL,IN", "sending authorities (each posts to its home node), from DE, NL and IN")
-	dir := fs.String("dir", "", "work directory for the cluster and the raft baseline (default: a new temporary directory)")
+	dir := fs.String("dir", "", "work directory for the cluster and the raft baseline, new or empty; removed at the end unless --keep (default: a new temporary directory)")
 	keep := fs.Bool("keep", false, "keep the work directory (node logs and stores) after the run")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -146,6 +156,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(stderr, "resolving --dir", err)
 		}
 		cfg.dir = d
+		// The work directory is removed at the end (unless --keep): never
+		// take one that holds anything else.
+		if ents, err := os.ReadDir(d); err == nil && len(ents) > 0 {
+			fmt.Fprintf(stderr, "penhub: bench: --dir %s is not empty\n", d)
+			return 2
+		}
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fail(stderr, "creating work directory", err)
 		}

@@ -97,6 +97,7 @@ func TestBenchUsage(t *testing.T) {
 		{"--scenarios", "memory"}, // needs --notices
 		{"--concurrency", "0"},
 		{"extra"},
+		{"--dir", t.TempDir() + "/.."}, // not empty
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := runBench(context.Background(), args, &stdout, &stderr); code != 2 {
