@@ -198,6 +198,19 @@ func TestConsole(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+	// Sign-in refuses unknown tokens and other origins; sign-out other origins.
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	if code, _, body := rawRequest(t, "POST", de.API+"/console/login", "", []byte("token=nope"), form); code != http.StatusUnauthorized {
+		t.Errorf("login with an unknown token: %d %s", code, body)
+	}
+	form["Origin"] = "http://evil.example"
+	if code, hdr, body := rawRequest(t, "POST", de.API+"/console/login", "", []byte("token="+deToken), form); code != http.StatusForbidden || hdr.Get("Set-Cookie") != "" {
+		t.Errorf("cross-origin login: %d, Set-Cookie %q, %s", code, hdr.Get("Set-Cookie"), body)
+	}
+	if code, _, body := rawRequest(t, "POST", de.API+"/console/logout", "", nil, form); code != http.StatusForbidden {
+		t.Errorf("cross-origin logout: %d %s", code, body)
+	}
+
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(profile))
@@ -300,7 +313,8 @@ func TestConsole(t *testing.T) {
 
 	// The other compose forms: an empty submission shows the API's
 	// "required" problems next to their inputs; a filled alert is sent.
-	for typ, field := range map[string]string{"incident": "f-body-category", "suspicious_transaction": "f-body-narrative", "alert": "f-body-title"} {
+	for _, f := range [][2]string{{"incident", "f-body-category"}, {"suspicious_transaction", "f-body-narrative"}, {"alert", "f-body-title"}} { // alert last: it is sent next
+		typ, field := f[0], f[1]
 		deb.goTo("#compose/" + typ)
 		deb.run("submitting an empty "+typ, 20*time.Second,
 			chromedp.WaitVisible(chromedp.CSS(`#compose-form[data-type="`+typ+`"]`)),
