@@ -3,9 +3,11 @@ package node
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,9 +43,14 @@ const sessionLifetime = 12 * time.Hour
 
 // consoleCSP is the Content-Security-Policy of every console page and file:
 // only this origin's scripts (no inline script, no eval), styles, images and
-// connections (fetch and the feed's websocket), and no framing.
+// connections (fetch and the feed's websocket), and no framing. %s is the
+// websocket origin of this host (ws://host or wss://host), named explicitly
+// for browsers whose 'self' does not cover ws: URLs.
 const consoleCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"connect-src 'self'%s; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// hostShape is what a Host header must look like to be named in the CSP.
+var hostShape = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
 
 // consoleScanLimit bounds how many notices one /console/api/notices call
 // reads (newest first); the answer says "truncated" when it stopped there.
@@ -75,7 +82,14 @@ func (n *Node) mountConsole(mux *http.ServeMux) {
 func consoleHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", consoleCSP)
+		ws := ""
+		if hostShape.MatchString(r.Host) {
+			ws = " ws://" + r.Host
+			if r.TLS != nil {
+				ws = " wss://" + r.Host
+			}
+		}
+		h.Set("Content-Security-Policy", fmt.Sprintf(consoleCSP, ws))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
