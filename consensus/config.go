@@ -41,6 +41,12 @@ type Config struct {
 	// give it too (checked by the caller against the hub id), which narrows who may connect
 	// before the genesis entry is applied locally (docs/consensus.md, "Peer check").
 	Genesis []byte
+	// TrustedPeers lists TLS fingerprints (lowercase hex SHA-256 of the SPKI) of nodes to
+	// accept before this node's own ledger lists them: a joining node should pass the
+	// fingerprints of the directory's nodes as fetched at join time, so it accepts a
+	// leader that joined the hub after the genesis. Once the local directory lists a
+	// node, the directory decides (a removed node is refused).
+	TrustedPeers []string
 	// Logger receives raft and consensus logs. Default: slog.Default().
 	Logger *slog.Logger
 	// HeartbeatTimeout and ElectionTimeout are raft's; default 1 s each (Consul and Vault

@@ -1,7 +1,10 @@
 package consensus
 
 import (
+	"encoding/hex"
+	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +21,12 @@ import (
 //
 // All methods except last/wait run on raft's FSM goroutine (runFSM), one at a time.
 type fsm struct {
-	l    *ledger.Ledger
-	last atomic.Uint64 // highest raft index passed to the ledger and committed by it
+	l   *ledger.Ledger
+	log *slog.Logger
+	// wantHub, when set (Config.Genesis given), is the only hub id this node may hold:
+	// a ledger that applies or restores another hub's genesis is a fail-stop condition.
+	wantHub *[32]byte
+	last    atomic.Uint64 // highest raft index passed to the ledger and committed by it
 
 	// Counters for metrics and benchmarks: batches applied, logs in them, time spent.
 	batches, logs, applyNanos atomic.Uint64
@@ -30,8 +37,8 @@ type fsm struct {
 
 var _ raft.BatchingFSM = (*fsm)(nil)
 
-func newFSM(l *ledger.Ledger) *fsm {
-	f := &fsm{l: l, changed: make(chan struct{})}
+func newFSM(l *ledger.Ledger, log *slog.Logger) *fsm {
+	f := &fsm{l: l, log: log, changed: make(chan struct{})}
 	f.last.Store(l.AppliedRaftIndex())
 	return f
 }
@@ -55,6 +62,7 @@ func (f *fsm) wait() (uint64, <-chan struct{}) {
 
 func (f *fsm) Apply(l *raft.Log) any {
 	r := f.l.Apply(l)
+	f.checkHub()
 	f.advance(l.Index)
 	return r
 }
@@ -65,16 +73,31 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	f.batches.Add(1)
 	f.logs.Add(uint64(len(logs)))
 	f.applyNanos.Add(uint64(time.Since(start)))
+	f.checkHub()
 	if len(logs) > 0 {
 		f.advance(logs[len(logs)-1].Index)
 	}
 	return r
 }
 
+// checkHub stops the node (panics on raft's FSM goroutine) if the ledger now holds
+// another hub's history than Config.Genesis: a peer fed this node a foreign log. Nothing
+// can be applied safely after that; the data directory must be recreated.
+func (f *fsm) checkHub() {
+	if f.wantHub == nil || f.l.Size() == 0 {
+		return
+	}
+	if got := f.l.HubID(); got != *f.wantHub {
+		f.log.Error("ledger holds another hub's history", "hub_id", hex.EncodeToString(got[:]), "want", hex.EncodeToString(f.wantHub[:]))
+		panic(fmt.Sprintf("consensus: ledger holds hub %x, configured genesis is hub %x", got, *f.wantHub))
+	}
+}
+
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) { return f.l.Snapshot() }
 
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	err := f.l.Restore(rc)
+	f.checkHub()
 	// Restore replaces the state wholesale: the applied index may go down only if the
 	// snapshot is older, which raft never installs.
 	f.last.Store(f.l.AppliedRaftIndex())

@@ -43,6 +43,8 @@ type testMember struct {
 	fp   string
 	key  *crypto.SigningKey
 	node *Node // nil while stopped
+	// trusted is passed as Config.TrustedPeers.
+	trusted []string
 }
 
 // testLogger writes through t.Log, so logs show only for failing tests. Set
@@ -221,6 +223,7 @@ func (c *testCluster) config(i int) Config {
 	cfg.NodeKey = m.key
 	cfg.Genesis = c.genesis
 	cfg.Bootstrap = i == 0
+	cfg.TrustedPeers = m.trusted
 	cfg.Logger = testLogger(c.t, m.id)
 	// Production timeouts with a longer lease: tests share two cores with other packages'
 	// tests, and a starved leader should not step down every few hundred milliseconds.
@@ -402,8 +405,8 @@ func (c *testCluster) checkIdentical() {
 func (c *testCluster) propose(i int, env []byte) *Applied {
 	c.t.Helper()
 	var err error
-	for try := 0; try < 10; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	for try := 0; try < 8; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		var a *Applied
 		a, err = c.members[i].node.Propose(ctx, env)
 		cancel()

@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
@@ -62,6 +63,7 @@ type Node struct {
 	rpc    *rpcClient
 
 	genesis *ledger.GenesisBody // parsed Config.Genesis, nil without one
+	trusted map[string]bool     // TLS fingerprints of the genesis' nodes and Config.TrustedPeers
 
 	closed    chan struct{}
 	closedCtx context.Context // cancelled with closed; bounds calls made for callers
@@ -110,6 +112,15 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		}
 		n.genesis = g
 	}
+	n.trusted = make(map[string]bool)
+	if n.genesis != nil {
+		for _, nr := range n.genesis.Nodes {
+			n.trusted[nr.TLSFingerprint] = true
+		}
+	}
+	for _, fp := range cfg.TrustedPeers {
+		n.trusted[fp] = true
+	}
 	cleanup := []func(){n.cancel}
 	fail := func(err error) (*Node, error) {
 		for i := len(cleanup) - 1; i >= 0; i-- {
@@ -126,7 +137,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.ledger = l
 	cleanup = append(cleanup, func() { l.Close() })
-	n.fsm = newFSM(l)
+	n.fsm = newFSM(l, n.log)
+	if len(cfg.Genesis) > 0 {
+		hub := sha256.Sum256(cfg.Genesis)
+		n.fsm.wantHub = &hub
+	}
 
 	logs, err := raftboltdb.New(raftboltdb.Options{
 		Path: filepath.Join(cfg.DataDir, raftDir, raftLogFile),
@@ -285,29 +300,35 @@ func (n *Node) bootstrapConfiguration() (raft.Configuration, error) {
 }
 
 // allowPeer is the TLS peer check on both ends of every connection of the raft port: the
-// certificate (already chained to the hub CA) must carry the key of a directory node that
-// is not removed. Before this node has applied the genesis entry, the genesis' nodes are
-// accepted instead; a joining node started without Genesis accepts any hub-CA certificate
-// until then (docs/consensus.md, "Peer check").
+// certificate (already chained to the hub CA) must carry the key of a node of the local
+// directory that is not removed. A key the local directory does not list yet is accepted
+// if it is one of the genesis' nodes or of Config.TrustedPeers (a joining node replays
+// the log from the start, so for a while its directory lags the hub's). A node the local
+// directory marks removed is refused even then. A node started with neither Genesis nor
+// TrustedPeers accepts any hub-CA certificate until its ledger holds the genesis
+// (docs/consensus.md, "Peer check").
 func (n *Node) allowPeer(fp string) error {
 	if n.ledger.Size() > 0 {
-		if _, ok := n.ledger.Directory().NodeByFingerprint(fp); ok {
+		dir := n.ledger.Directory()
+		if _, ok := dir.NodeByFingerprint(fp); ok {
 			return nil
 		}
-		return ErrNotMember
-	}
-	if n.genesis != nil {
-		for _, nr := range n.genesis.Nodes {
-			if nr.TLSFingerprint == fp {
-				return nil
+		for _, ni := range dir.Nodes {
+			if ni.TLSFingerprint == fp { // listed, and removed
+				return ErrNotMember
 			}
 		}
-		return ErrNotMember
 	}
-	n.acceptAnyOnce.Do(func() {
-		n.log.Warn("no genesis applied or configured: accepting any hub-CA peer until the genesis entry is applied")
-	})
-	return nil
+	if n.trusted[fp] {
+		return nil
+	}
+	if len(n.trusted) == 0 && n.ledger.Size() == 0 {
+		n.acceptAnyOnce.Do(func() {
+			n.log.Warn("no genesis or trusted peers configured: accepting any hub-CA peer until the genesis entry is applied")
+		})
+		return nil
+	}
+	return ErrNotMember
 }
 
 // nodeIDByAddr names the node whose raft address is addr (for the TLS server name), or "".
