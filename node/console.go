@@ -116,6 +116,11 @@ func (n *Node) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: url.QueryEscape(secret), Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, Expires: time.Now().Add(sessionLifetime)})
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		// A plain form post (the page's script did not run): back to the console.
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
 	writeJSON(w, http.StatusOK, n.sessionInfo(tok))
 }
 
