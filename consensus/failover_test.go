@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -245,4 +246,59 @@ func TestMembershipFollowsDirectory(t *testing.T) {
 	if err := probeRPC(c, c.members[i4], c.members[c.leader(5*time.Second)].addr); err == nil {
 		t.Fatal("removed node's certificate still accepted")
 	}
+}
+
+// TestLedgerBehindSnapshotRestored: a ledger older than the node's newest raft snapshot
+// (a crash between saving an installed snapshot and the ledger's Restore) is restored from
+// that snapshot at Open; otherwise raft would resume after the snapshot and the entries in
+// between would be missing for good.
+func TestLedgerBehindSnapshotRestored(t *testing.T) {
+	c := newTestCluster(t, 3, withTune(func(cfg *Config) {
+		cfg.SnapshotThreshold = 16
+		cfg.TrailingLogs = 4
+		cfg.SnapshotInterval = 100 * time.Millisecond
+	}))
+	lead := c.leader(10 * time.Second)
+	for i := 0; i < 5; i++ {
+		c.propose(lead, c.notice(fmt.Sprintf("o%d", i), 512))
+	}
+	c.waitSize(6, 10*time.Second)
+	f := c.follower()
+	c.stop(f)
+	fsmPath := FSMPath(c.members[f].dir)
+	old, err := os.ReadFile(fsmPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.start(f)
+	lead = c.leader(10 * time.Second)
+	for i := 0; i < 40; i++ {
+		c.propose(lead, c.notice(fmt.Sprintf("n%d", i), 512))
+	}
+	c.waitSize(46, 20*time.Second)
+	var snapIndex uint64
+	if !waitFor(20*time.Second, func() bool {
+		snaps, err := raft.NewFileSnapshotStore(filepath.Join(c.members[f].dir, raftDir), snapshotRetain, io.Discard)
+		if err != nil {
+			return false
+		}
+		list, err := snaps.List()
+		if err == nil && len(list) > 0 && list[0].Index > 20 {
+			snapIndex = list[0].Index
+			return true
+		}
+		return false
+	}) {
+		t.Fatal("follower took no snapshot")
+	}
+	c.stop(f)
+	if err := os.WriteFile(fsmPath, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := c.start(f)
+	if got := n.Ledger().AppliedRaftIndex(); got < snapIndex {
+		t.Fatalf("ledger at raft index %d after Open, want ≥ %d (restored from the snapshot)", got, snapIndex)
+	}
+	c.propose(f, c.notice("after", 512))
+	c.checkIdentical()
 }

@@ -167,6 +167,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return fail(fmt.Errorf("opening raft snapshot store: %w", err))
 	}
 
+	if err := n.restoreIfBehind(snaps); err != nil {
+		return fail(err)
+	}
+
 	ln := cfg.listener
 	if ln == nil {
 		var err error
@@ -241,6 +245,30 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	n.goFunc(n.runCosigner)
 	n.log.Info("consensus node open", "raft", advertise.String(), "applied_raft_index", n.fsm.last.Load(), "size", l.Size())
 	return n, nil
+}
+
+// restoreIfBehind restores the ledger from the newest raft snapshot when the ledger has
+// applied less than that snapshot covers. raft is started with NoSnapshotRestoreOnStart,
+// so it resumes after the snapshot's index and would never replay what lies below it; the
+// ledger can only be behind a snapshot after a crash between an installed snapshot being
+// saved and the ledger's Restore finishing.
+func (n *Node) restoreIfBehind(snaps raft.SnapshotStore) error {
+	list, err := snaps.List()
+	if err != nil {
+		return fmt.Errorf("listing raft snapshots: %w", err)
+	}
+	if len(list) == 0 || list[0].Index <= n.ledger.AppliedRaftIndex() {
+		return nil
+	}
+	meta, rc, err := snaps.Open(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("opening raft snapshot %s: %w", list[0].ID, err)
+	}
+	n.log.Warn("ledger is behind the newest snapshot; restoring it", "ledger_applied", n.ledger.AppliedRaftIndex(), "snapshot_index", meta.Index)
+	if err := n.fsm.Restore(rc); err != nil {
+		return fmt.Errorf("restoring ledger from snapshot %s: %w", meta.ID, err)
+	}
+	return nil
 }
 
 // goFunc runs f on a goroutine that Close waits for.
