@@ -125,6 +125,12 @@ func (n *Node) authenticated(rt route) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), n.cfg.RequestTimeout)
 		defer cancel()
+		if rt.pattern != "GET /v1/feed" {
+			// The server has no WriteTimeout (feeds live long): a client that
+			// stops reading must not hold its answer (a list page is up to
+			// 16 MiB) and this goroutine forever.
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(n.cfg.RequestTimeout + answerWriteGrace))
+		}
 		// ?consistent=true: wait until this node has applied everything the
 		// leader had committed when the request arrived.
 		if r.Method == http.MethodGet && r.URL.Query().Get("consistent") == "true" {
@@ -138,6 +144,10 @@ func (n *Node) authenticated(rt route) http.Handler {
 		}
 	})
 }
+
+// answerWriteGrace is how long after the request timeout an answer may take
+// to reach the client.
+var answerWriteGrace = time.Minute // a variable for tests
 
 type bodyKey struct{}
 

@@ -714,3 +714,36 @@ func TestConcurrentRotations(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerWriteDeadline: a client that asks for a large page and stops
+// reading does not hold the handler forever.
+func TestAnswerWriteDeadline(t *testing.T) {
+	h := newReviewHub(t)
+	big := strings.Repeat("x", 64<<10)
+	for range 100 { // ~12 MiB of bodies: more than loopback socket buffers hold
+		body := fmt.Sprintf(`{"type":"alert","recipients":["NL"],"body":{"title":"t","summary":%q,"modus_operandi":%q}}`, big, big)
+		if status, b := h.do("POST", "/v1/notices", "DE/focal_point", body, nil); status != 201 {
+			t.Fatalf("posting a large alert: %d %.200s", status, b)
+		}
+	}
+	oldGrace, oldTimeout := answerWriteGrace, h.n.cfg.RequestTimeout
+	answerWriteGrace, h.n.cfg.RequestTimeout = 0, 2*time.Second
+	t.Cleanup(func() { answerWriteGrace, h.n.cfg.RequestTimeout = oldGrace, oldTimeout })
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		h.n.Handler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /v1/notices?limit=500 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", h.tokens["NL/focal_point"])
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the handler still writes to a client that stopped reading 30 s later")
+	}
+}
