@@ -135,7 +135,10 @@ func (n *Node) authenticated(rt route) http.Handler {
 		// leader had committed when the request arrived.
 		if r.Method == http.MethodGet && r.URL.Query().Get("consistent") == "true" {
 			if err := n.cons.Barrier(ctx); err != nil {
-				writeError(w, proposeError(err))
+				// A read: nothing to be unsure about (proposeError would call
+				// a timeout outcome_unknown, "the write may have committed").
+				writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
+					Message: "cannot confirm this node is up to date (no leader, or catching up); retry", RetryAfter: time.Second})
 				return
 			}
 		}
