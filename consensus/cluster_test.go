@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestReplicationThreeNodes(t *testing.T) {
@@ -120,5 +122,29 @@ func TestVerifyStoreAfterStop(t *testing.T) {
 	wrong[0] ^= 1
 	if err := VerifyStore(c.members[f].dir, &wrong, nil); err == nil {
 		t.Fatal("VerifyStore accepted the wrong hub id")
+	}
+}
+
+func TestCollectorsRegister(t *testing.T) {
+	c := newTestCluster(t, 3)
+	lead := c.leader(10 * time.Second)
+	c.propose((lead+1)%3, c.notice("m", 256))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c.members[(lead+1)%3].node.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = true
+	}
+	for _, want := range []string{"penhub_raft_commit_index", "penhub_fsm_batches_total", "penhub_propose_total", "penhub_propose_forwarded_total"} {
+		if !got[want] {
+			t.Errorf("metric %s missing (have %v)", want, got)
+		}
+	}
+	if m := c.members[(lead+1)%3].node.Metrics(); m.ProposeOK != 1 || m.ProposeForwarded != 1 {
+		t.Fatalf("propose counters %+v", m)
 	}
 }

@@ -72,6 +72,8 @@ type Node struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
+	counters proposeCounters
+
 	peersMu sync.Mutex
 	peers   map[string]peerStat // leader only: last status poll of each peer
 

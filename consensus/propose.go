@@ -32,6 +32,12 @@ import (
 // Propose does not check signatures itself; the ledger checks every entry at apply on
 // every node.
 func (n *Node) Propose(ctx context.Context, envelope []byte) (*Applied, error) {
+	a, err := n.propose(ctx, envelope)
+	n.counters.count(err)
+	return a, err
+}
+
+func (n *Node) propose(ctx context.Context, envelope []byte) (*Applied, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, proposeWaitDefault)
@@ -54,6 +60,7 @@ func (n *Node) Propose(ctx context.Context, envelope []byte) (*Applied, error) {
 			resp = n.applyLeader(ctx, envelope)
 		} else if addr, _ := n.raft.LeaderWithID(); addr != "" {
 			var err error
+			n.counters.forwarded.Add(1)
 			resp, err = n.rpc.call(ctx, string(addr), opPropose, envelope)
 			if err != nil {
 				if !errors.Is(err, errNotSent) {
