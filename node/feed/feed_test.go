@@ -492,3 +492,85 @@ func TestSinceBeyondLog(t *testing.T) {
 		}
 	}
 }
+
+// TestHeartbeatResumeUnderConcurrentWrites resumes a filtered client from the heartbeat index
+// (not only from the last entry) while entries keep coming: the wanted entries must arrive
+// exactly once, in order.
+func TestHeartbeatResumeUnderConcurrentWrites(t *testing.T) {
+	src := newMemSource()
+	tf := startFeed(t, src, Config{Heartbeat: 10 * time.Millisecond, Buffer: 1 << 12})
+	var mu sync.Mutex
+	var alerts []int64 // indexes of the wanted entries
+	stop := make(chan struct{})
+	var appends sync.WaitGroup
+	appends.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			typ := "pre_export"
+			if i%25 == 0 {
+				typ = "alert"
+			}
+			mu.Lock()
+			if idx := src.Append(notice(typ, "H0"), "NL"); typ == "alert" {
+				alerts = append(alerts, int64(idx))
+			}
+			mu.Unlock()
+			time.Sleep(200 * time.Microsecond)
+		}
+	})
+
+	var got []int64
+	last := int64(-1) // max(last entry, last heartbeat)
+	heartbeatResumes := 0
+	cycles := 10
+	if testing.Short() {
+		cycles = 3
+	}
+	for cycle := 0; cycle <= cycles; cycle++ {
+		if cycle == cycles {
+			close(stop)
+			appends.Wait()
+		}
+		c := tf.dial(t, "as=NL", "types=alert", "since="+strconv.FormatInt(last+1, 10))
+		size, _ := src.Changed()
+		for frames := 0; ; frames++ {
+			m := c.mustNext()
+			if m.Kind != KindHeartbeat {
+				if m.Kind != KindNotice || m.Type != "alert" {
+					t.Fatalf("got %+v through types=alert", m)
+				}
+				got = append(got, m.Index)
+			} else if m.Index > last && frames > 0 {
+				heartbeatResumes++
+			}
+			if m.Index <= last && m.Kind != KindHeartbeat {
+				t.Fatalf("entry %d after resuming at %d", m.Index, last+1)
+			}
+			last = max(last, m.Index)
+			// Leave once past the size seen at connect time, by an entry or a heartbeat.
+			if cycle < cycles && m.Index >= int64(size)-1 && frames > 0 {
+				break
+			}
+			if cycle == cycles && m.Index == int64(size)-1 {
+				break
+			}
+		}
+		c.ws.Close()
+		for cycle < cycles { // stay away for 200 entries
+			if n, _ := src.Changed(); n >= size+200 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(alerts) {
+		t.Fatalf("got alerts\n%v\nwant\n%v", got, alerts)
+	}
+	t.Logf("%d alerts exactly once over %d connections; %d heartbeats advanced the resume point", len(got), cycles+1, heartbeatResumes)
+}
