@@ -160,7 +160,7 @@ function defaultPage() {
   return session && (session.role === "auditor" || session.role === "admin") ? "log" : "inbox";
 }
 
-async function route() {
+async function route(ev) {
   if (!session) return;
   const {path, params} = parseHash();
   const [page, arg] = path.split("/");
@@ -182,6 +182,10 @@ async function route() {
       case "log": await showLog(); break;
       default: await showInbox(params);
     }
+    // After a navigation, move focus to the new page's heading (screen readers
+    // announce it); the first page after sign-in keeps the natural order.
+    const h2 = ev && ev.type === "hashchange" ? $("view").querySelector("h2") : null;
+    if (h2) { h2.tabIndex = -1; h2.focus({preventScroll: true}); }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
     show(el("h2", {}, "Something went wrong"), el("p", {class: "error", role: "alert"}, e.message));
