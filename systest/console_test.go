@@ -225,7 +225,7 @@ func TestConsole(t *testing.T) {
 	defer problems.check(t)
 
 	// open makes a fresh browser context (its own cookies) and signs in.
-	open := func(name, base, token string) *browserPage {
+	open := func(name, base, token, landing string) *browserPage {
 		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(problems.listen(name)))
 		t.Cleanup(cancel)
 		b := &browserPage{t: t, ctx: ctx, base: base, name: name}
@@ -241,12 +241,12 @@ func TestConsole(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("token")),
 			chromedp.SendKeys(chromedp.ID("token"), token),
 			chromedp.Click(chromedp.ID("login-submit")),
-			chromedp.WaitVisible(chromedp.ID("inbox-table")))
+			chromedp.WaitVisible(chromedp.ID(landing)))
 		return b
 	}
 
 	// 1. DE signs in: the token is only in an HttpOnly, SameSite=Strict cookie.
-	deb := open("DE", de.API, deToken)
+	deb := open("DE", de.API, deToken, "inbox-table")
 	var session *network.Cookie
 	for _, ck := range deb.cookies() {
 		if ck.Name == "penhub_session" {
@@ -335,7 +335,7 @@ func TestConsole(t *testing.T) {
 
 	// 3. NL (its own node, a fresh browser context) finds it in its inbox,
 	// opens it and objects with a reason.
-	nlb := open("NL", nl.API, nlToken)
+	nlb := open("NL", nl.API, nlToken, "inbox-table")
 	row := fmt.Sprintf(`#inbox-rows tr[data-id=%q]`, noticeID)
 	for i := 0; ; i++ { // NL's node applies the entry shortly after DE's answered
 		nlb.goTo(fmt.Sprintf("#inbox?type=pre_export&country=NL&r=%d", i))
@@ -358,6 +358,19 @@ func TestConsole(t *testing.T) {
 	if !evalJS[bool](nlb, `[...document.querySelectorAll("button[data-decision]")].length > 0 && !!document.getElementById("respond-no_objection")`) {
 		t.Error("respond buttons missing on the recipient's page")
 	}
+
+	// A partner of NL reads the notice but may neither compose nor respond;
+	// an auditor lands on the log audit.
+	pb := open("NL partner", nl.API, c.token("NL", "partner", nl.ID), "inbox-table")
+	if evalJS[bool](pb, `!document.querySelector('nav a[data-page="compose"]').hidden`) {
+		t.Error("a partner sees the Compose tab")
+	}
+	pb.goTo("#notice/" + noticeID)
+	pb.run("opening the notice as a partner", 15*time.Second, chromedp.WaitVisible(chromedp.ID("notice-body")))
+	if n := evalJS[int](pb, `document.querySelectorAll("button[data-decision]").length`); n != 0 {
+		t.Errorf("a partner sees %d respond buttons", n)
+	}
+	open("DE auditor", de.API, c.token("DE", "auditor", de.ID), "log-size")
 
 	// 4. Back as DE: the inbox (filtered by status) and the notice say objection.
 	for i := 0; ; i++ {
