@@ -1,13 +1,16 @@
 package node
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -133,6 +136,63 @@ func (n *Node) serveFeed(w http.ResponseWriter, r *http.Request, c caller) *apiE
 	}
 	// The websocket lives beyond the API's request timeout.
 	r = r.WithContext(context.WithoutCancel(r.Context()))
-	n.feed.ServeWS(w, r, feed.Subscriber{Authority: c.Authority, Partner: c.Role == "partner", Filter: filter}, since)
+	// The token was checked once, at the upgrade; a feed lives for hours. Re-check
+	// it while the connection lasts and cut the connection when it is revoked or
+	// expires (SPEC §4.1: such a token reads nothing more).
+	hc := &hijackCapture{ResponseWriter: w}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(feedTokenCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if _, err := n.authenticate(r); err != nil {
+					hc.closeConn()
+					return
+				}
+			}
+		}
+	}()
+	n.feed.ServeWS(hc, r, feed.Subscriber{Authority: c.Authority, Partner: c.Role == "partner", Filter: filter}, since)
 	return nil
+}
+
+// feedTokenCheck is how often an open feed re-checks its token.
+var feedTokenCheck = 2 * time.Second
+
+// hijackCapture keeps the connection the websocket upgrade takes over, so the
+// feed's token watch can close it.
+type hijackCapture struct {
+	http.ResponseWriter
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("hijacking connection: %T is not a http.Hijacker", h.ResponseWriter)
+	}
+	conn, rw, err := hj.Hijack()
+	if err == nil {
+		h.mu.Lock()
+		h.conn = conn
+		h.mu.Unlock()
+	}
+	return conn, rw, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (h *hijackCapture) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+func (h *hijackCapture) closeConn() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.conn != nil {
+		_ = h.conn.Close()
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
 
 	"github.com/penhub/penhub/consensus/ledger"
 	"github.com/penhub/penhub/crypto"
@@ -745,5 +746,72 @@ func TestAnswerWriteDeadline(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the handler still writes to a client that stopped reading 30 s later")
+	}
+}
+
+// TestFeedStopsAfterRevocation: SPEC §4.1 — a revoked token is 401. A feed
+// opened before the revocation must not go on delivering notices after it
+// (node/feed authenticates once; serveFeed re-checks the token).
+func TestFeedStopsAfterRevocation(t *testing.T) {
+	old := feedTokenCheck
+	feedTokenCheck = 100 * time.Millisecond
+	t.Cleanup(func() { feedTokenCheck = old })
+	h := newReviewHub(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.n.feed.Run(ctx)
+	srv := httptest.NewServer(h.n.Handler())
+	defer srv.Close()
+	hdr := http.Header{"Authorization": {"Bearer " + h.tokens["NL/partner"]}}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/v1/feed", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	frames := make(chan string, 64)
+	go func() {
+		defer close(frames)
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			frames <- string(msg)
+		}
+	}()
+	waitNotice := func(id string) bool {
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					return false
+				}
+				if strings.Contains(f, id) {
+					return true
+				}
+			case <-deadline:
+				return false
+			}
+		}
+	}
+	if !waitNotice(h.postAlert("DE/focal_point", `"NL"`, "H0").ID) {
+		t.Fatal("the partner feed did not deliver a notice before the revocation")
+	}
+	var partnerID string
+	for _, tk := range h.n.tokens.List() {
+		if tk.Authority == "NL" && tk.Role == tokens.RolePartner {
+			partnerID = tk.ID
+		}
+	}
+	if err := h.n.tokens.Revoke(partnerID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the token store notices within 500 ms, the feed within 100 ms more
+	if status, _ := h.do("GET", "/v1/directory", "NL/partner", "", nil); status != http.StatusUnauthorized {
+		t.Fatalf("revoked token on the REST API: %d, want 401", status)
+	}
+	if id := h.postAlert("DE/focal_point", `"NL"`, "H0").ID; waitNotice(id) {
+		t.Errorf("a notice posted after the token's revocation reached its open feed")
 	}
 }
