@@ -259,6 +259,14 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 			return
 		}
 		notice := &noticeView{Sender: env.Author, Recipients: env.Recipients}
+		// The log refuses a receipt addressed to a revoked party (protocol
+		// §3.5); do not seal and propose a doomed entry on every read.
+		dir := n.ledger().Directory()
+		for _, p := range append([]string{env.Author}, env.Recipients...) {
+			if a, ok := dir.Authority(p); !ok || !a.Active() {
+				return
+			}
+		}
 		now := n.now().UTC()
 		plain, _ := json.Marshal(receiptPlain{ReadAt: now.Format(time.RFC3339Nano), ReaderRole: "focal_point"})
 		if _, _, e := n.proposeRef(ctx, crypto.KindReceipt, id, noticeID, notice, reader, key.Sign, plain, now); e != nil {
