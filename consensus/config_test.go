@@ -97,3 +97,26 @@ func FuzzRPCFrames(f *testing.F) {
 		_, _ = readResponse(bytes.NewReader(data))
 	})
 }
+
+func TestStallWatch(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var w stallWatch
+	steps := []struct {
+		commit, last uint64
+		at           time.Duration
+		want         stallEvent
+	}{
+		{10, 10, 0, stallNone},              // nothing waiting
+		{10, 12, time.Second, stallNone},    // entries waiting, clock starts
+		{10, 12, stallAfter / 2, stallNone}, // not yet stallAfter since the last progress
+		{10, 12, stallAfter + 2*time.Second, stallRaised},
+		{10, 13, stallAfter + 3*time.Second, stallNone}, // raised once
+		{11, 13, stallAfter + 4*time.Second, stallCleared},
+		{11, 11, stallAfter + 60*time.Second, stallNone}, // idle leader is never stalled
+	}
+	for i, s := range steps {
+		if got := w.step(s.commit, s.last, t0.Add(s.at)); got != s.want {
+			t.Fatalf("step %d: %v, want %v", i, got, s.want)
+		}
+	}
+}

@@ -32,6 +32,7 @@ func (n *Node) runLeaderDuties() {
 	tick := time.NewTicker(reconcileEvery)
 	defer tick.Stop()
 	var lastDir *ledger.Directory
+	var stall stallWatch
 	wasLeader := false
 	for {
 		_, changed := n.ledger.Changed()
@@ -58,8 +59,12 @@ func (n *Node) runLeaderDuties() {
 			continue // the directory pointer comparison above decides whether to act
 		case <-tick.C:
 			if n.IsLeader() {
+				n.checkStall(&stall)
 				n.pollPeers()
 				n.reconcile(n.ledger.Directory())
+			} else {
+				stall = stallWatch{}
+				n.stalled.Store(false)
 			}
 		case <-n.closed:
 			return
@@ -226,4 +231,57 @@ func (n *Node) reconcile(dir *ledger.Directory) {
 	if selfOp != nil {
 		selfOp()
 	}
+}
+
+// stallAfter is how long a leader may hold uncommitted entries without its commit index
+// moving before it counts as stalled (hashicorp/raft #503: a leader whose log write hangs
+// keeps heartbeating, so followers never elect another).
+const stallAfter = 20 * time.Second
+
+// stallWatch is runLeaderDuties' view of commit progress.
+type stallWatch struct {
+	commit uint64
+	since  time.Time
+	raised bool
+}
+
+// checkStall raises the leader_stalled alarm (Status) and asks raft for a leadership
+// transfer when the commit index has not moved for stallAfter while entries wait. The
+// transfer only helps if the leader loop is still alive; if its disk write hangs, the alarm
+// is what tells the operator to restart the node.
+func (n *Node) checkStall(w *stallWatch) {
+	commit, last := n.raft.CommitIndex(), n.raft.LastIndex()
+	switch w.step(commit, last, time.Now()) {
+	case stallCleared:
+		n.stalled.Store(false)
+	case stallRaised:
+		n.stalled.Store(true)
+		n.log.Error("leader stalled: commit index has not moved", "commit_index", commit, "last_index", last, "for", stallAfter)
+		_ = n.raft.LeadershipTransfer() // not awaited: it cannot complete while the leader loop hangs
+	}
+}
+
+type stallEvent int
+
+const (
+	stallNone    stallEvent = iota
+	stallCleared            // progress (or nothing waiting): not stalled
+	stallRaised             // stalled for stallAfter, first time
+)
+
+// step records one observation and says whether the stall state changed.
+func (w *stallWatch) step(commit, last uint64, now time.Time) stallEvent {
+	if commit != w.commit || last <= commit || w.since.IsZero() {
+		was := w.raised
+		*w = stallWatch{commit: commit, since: now}
+		if was {
+			return stallCleared
+		}
+		return stallNone
+	}
+	if w.raised || now.Sub(w.since) < stallAfter {
+		return stallNone
+	}
+	w.raised = true
+	return stallRaised
 }

@@ -83,6 +83,9 @@ type Node struct {
 	// barrier (set by onLeadership); before that its commit index may still be behind
 	// entries committed by the previous leader, so it does not answer read-index requests.
 	readyTerm atomic.Uint64
+
+	// stalled is set by the leader's stall watch (membership.go) and reported in Status.
+	stalled atomic.Bool
 }
 
 // peerStat is the last answer of a peer to the leader's status poll.
@@ -653,6 +656,9 @@ func (n *Node) Status() Status {
 	}
 	if st.Alarms == nil {
 		st.Alarms = []string{}
+	}
+	if n.stalled.Load() {
+		st.Alarms = append(st.Alarms, fmt.Sprintf("leader_stalled: commit index has not moved for %v with entries waiting; restart this node if it persists", stallAfter))
 	}
 	isLeader := n.raft.State() == raft.Leader
 	n.peersMu.Lock()
