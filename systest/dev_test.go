@@ -256,6 +256,21 @@ func errorTable(t *testing.T, c *cluster, noticeID string) {
 		}
 	}
 
+	// The console's session cookie authenticates like a bearer token, but
+	// only for requests from the node's own origin (no cross-site writes).
+	cookie := map[string]string{"Cookie": "penhub_session=" + deTok, "Origin": "http://127.0.0.1:1"}
+	if status, _, body := rawRequest(t, "POST", url, "", valid(), cookie); status != 401 || errorCode(body) != "unauthorized" {
+		t.Errorf("cross-site POST with the session cookie: got %d %s, want 401 unauthorized", status, truncate(body))
+	}
+	delete(cookie, "Origin")
+	if status, _, body := rawRequest(t, "POST", url, "", valid(), cookie); status != 401 {
+		t.Errorf("POST with the session cookie and no Origin: got %d %s, want 401", status, truncate(body))
+	}
+	cookie["Origin"] = deNode.API
+	if status, _, body := rawRequest(t, "POST", url, "", valid(), cookie); status != 201 {
+		t.Errorf("same-origin POST with the session cookie: got %d %s, want 201", status, truncate(body))
+	}
+
 	// 409: same client id, different content.
 	id := uuid.NewString()
 	if status, _, body := rawRequest(t, "POST", url, deTok, preExport(id, "first"), nil); status != 201 {
