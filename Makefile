@@ -2,8 +2,7 @@
 GO      ?= go
 BIN     := bin/penhub
 PKGS    := ./...
-# Fuzz targets: package:FuzzName. `make fuzz` runs each for FUZZTIME.
-FUZZ_TARGETS ?= $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r grep -ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/func //' | sort -u)
+# `make fuzz` runs every fuzz target (scripts/fuzz.sh) for FUZZTIME.
 FUZZTIME ?= 60s
 
 .PHONY: help build run test test-short fuzz fuzz-short bench chaos vet clean
@@ -22,6 +21,7 @@ vet: ## go vet and gofmt check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 
 test: vet build ## vet, then every test with the race detector, plus a short fuzz pass
+	@./scripts/test-deps.sh
 	$(GO) test -race -timeout 25m $(PKGS)
 	$(MAKE) fuzz-short
 
