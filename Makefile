@@ -35,7 +35,7 @@ bench: build ## go benchmarks and the penhub bench scenarios
 	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
 
 chaos: build ## long failure tests (kill -9, partitions) against real processes and containers
-	PENHUB_LONG=1 $(GO) test -race -timeout 60m -run 'Chaos|Long' $(PKGS)
+	PENHUB_LONG=1 $(GO) test -race -timeout 60m -run 'Nemesis|Chaos|Long|Docker|Partition' -v $(PKGS)
 
 clean: ## remove build output
 	rm -rf bin
