@@ -27,11 +27,12 @@ import (
 )
 
 // File layout under Config.DataDir. Changing these breaks existing data directories.
+// raft's FileSnapshotStore keeps its snapshots in raftDir/snapshots/<id>/ (the
+// "snapshots" component is raft's own).
 const (
-	fsmFile      = "fsm.db"  // the ledger (bbolt)
-	raftDir      = "raft"    // raft state
-	raftLogFile  = "raft.db" // raft-boltdb/v2 log and stable store, under raftDir
-	snapshotsDir = "."       // file snapshots: raftDir/snapshots/<id>/
+	fsmFile     = "fsm.db"  // the ledger (bbolt)
+	raftDir     = "raft"    // raft state
+	raftLogFile = "raft.db" // raft-boltdb/v2 log and stable store, under raftDir
 )
 
 // Raft tuning that is not in Config (docs/consensus.md, "Configuration").
@@ -167,7 +168,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.cache = cache
 	hl := newHCLog(n.log, "raft")
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.DataDir, raftDir, snapshotsDir), snapshotRetain, hl.Named("snapshots"))
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.DataDir, raftDir), snapshotRetain, hl.Named("snapshots"))
 	if err != nil {
 		return fail(fmt.Errorf("opening raft snapshot store: %w", err))
 	}
