@@ -87,11 +87,8 @@ func (n *Node) propose(ctx context.Context, envelope []byte) (*Applied, error) {
 				return nil, &RejectedError{Code: resp.Code, Reason: resp.Reason}
 			case stUnknown:
 				return nil, fmt.Errorf("proposing: %w: %s", ErrOutcomeUnknown, resp.Message)
-			case stClosed:
-				if n.IsLeader() {
-					return nil, ErrClosed
-				}
-			case stNotLeader, stUnavailable:
+			case stNotLeader, stUnavailable, stClosed:
+				// Nothing was written; a closing leader hands leadership over.
 			default:
 				return nil, fmt.Errorf("proposing: leader answered %q: %s: %w", resp.Status, resp.Message, ErrOutcomeUnknown)
 			}
