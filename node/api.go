@@ -173,8 +173,8 @@ func describe(pattern string) string {
 func (n *Node) authenticate(r *http.Request) (tokens.Token, error) {
 	secret := ""
 	if h := r.Header.Get("Authorization"); h != "" {
-		s, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
+		scheme, s, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return tokens.Token{}, errors.New("authorization header is not a bearer token")
 		}
 		secret = strings.TrimSpace(s)

@@ -101,7 +101,7 @@ func (n *Node) secretariat(c caller) (crypto.Signer, *apiError) {
 	if c.Role != "focal_point" || c.Authority == "" || c.Authority != d.Policy.Secretariat {
 		return crypto.Signer{}, errorf(http.StatusForbidden, codeForbidden, "only the secretariat's focal point may change the directory this way")
 	}
-	id, ok := n.keyring.Current(c.Authority)
+	id, ok := n.signer(c.Authority)
 	if !ok {
 		return crypto.Signer{}, errorf(http.StatusForbidden, codeForbidden, "the secretariat's key is not on this node")
 	}
@@ -176,7 +176,7 @@ func (n *Node) rotateAuthority(w http.ResponseWriter, r *http.Request, c caller)
 	// the authority refused by the log).
 	n.rotateMu.Lock()
 	defer n.rotateMu.Unlock()
-	old, ok := n.keyring.Current(target)
+	old, ok := n.signer(target)
 	if !ok {
 		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("the keys of %q are not on this node", target))
 	}

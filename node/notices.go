@@ -49,7 +49,7 @@ func (n *Node) postNotice(w http.ResponseWriter, r *http.Request, c caller) *api
 	}
 	// 403 before 422 (SPEC §4.1).
 	sender := c.Authority
-	sign, ok := n.keyring.Current(sender)
+	sign, ok := n.signer(sender)
 	if !ok {
 		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q has no signing key on this node", sender))
 	}
@@ -165,6 +165,30 @@ func (n *Node) existingNotice(id [16]byte, sender, digest string) (postResult, *
 		LeafHash:  hex.EncodeToString(leaf[:]),
 		CreatedAt: time.UnixMilli(env.CreatedMS).UTC().Format(time.RFC3339Nano),
 	}, nil, true
+}
+
+// signer returns the keys an authority hosted here signs with: those whose
+// signing key the committed directory names as current, so a rotation whose
+// answer was lost (outcome unknown) or a restart between commit and keyring
+// switch cannot leave this node signing with a retired key. It falls back to
+// the keyring's current keys for an authority not yet in the directory.
+func (n *Node) signer(authority string) (*crypto.Identity, bool) {
+	if a, ok := n.ledger().Directory().Authority(authority); ok {
+		want := a.Current().Sign.ID()
+		if cur, ok := n.keyring.Current(authority); ok && cur.Sign.ID() == want {
+			return cur, true
+		}
+		for _, id := range n.keyring.Identities(authority) {
+			if id.Sign.ID() == want {
+				if err := n.keyring.SetCurrent(authority, want); err != nil {
+					n.log.Warn("switching keyring to the directory's current key", "err", err)
+				}
+				return id, true
+			}
+		}
+		return nil, false
+	}
+	return n.keyring.Current(authority)
 }
 
 // resolveRecipients expands "*", adds the secretariat's copy of pre-export

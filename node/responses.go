@@ -123,7 +123,7 @@ func (s *stripedLock) lock(ctx context.Context, key byte) (unlock func(), err er
 
 func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *apiError {
 	// 403 before 400/422 (SPEC §4.1).
-	sign, ok := n.keyring.Current(c.Authority)
+	sign, ok := n.signer(c.Authority)
 	if !ok {
 		return errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("authority %q has no signing key on this node", c.Authority))
 	}
@@ -197,13 +197,18 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 // the notice's sender and recipients (and the author's own copy). dup is true
 // when an entry with this id was already in the log (applied then names it).
 func (n *Node) proposeRef(ctx context.Context, kind crypto.Kind, id, noticeID [16]byte, notice *noticeView, author string, key *crypto.SigningKey, plain []byte, now time.Time) (applied *consensus.Applied, dup bool, e *apiError) {
+	// Revoked parties are left out: they can no longer be addressed (the log
+	// requires the notice's other parties that are still active).
+	dir := n.ledger().Directory()
 	var recipients []string
 	for _, a := range append([]string{notice.Sender}, notice.Recipients...) {
-		if a != author && !slices.Contains(recipients, a) {
+		if a == author || slices.Contains(recipients, a) {
+			continue
+		}
+		if auth, ok := dir.Authority(a); ok && auth.Active() {
 			recipients = append(recipients, a)
 		}
 	}
-	dir := n.ledger().Directory()
 	hdr := crypto.Header{Kind: kind, HubID: n.hubID, EntryID: id, CreatedMS: now.UnixMilli(), Author: author, RefID: noticeID, Recipients: recipients}
 	env, err := crypto.Seal(n.rand, hdr, sealRecipients(dir, author, recipients), plain, crypto.Signer{ID: author, Key: key})
 	if err != nil {
@@ -234,7 +239,7 @@ func (n *Node) ensureReceipt(noticeIDStr, reader string) {
 	if _, err := n.ledger().EntryByID(id); err == nil {
 		return
 	}
-	key, ok := n.keyring.Current(reader)
+	key, ok := n.signer(reader)
 	if !ok {
 		return
 	}

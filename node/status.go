@@ -87,7 +87,9 @@ func deriveStatusFrom(f schema.Summary, sender string, responses []responseView,
 				status = statusAcknowledged
 			}
 		case "amended":
-			if !final() {
+			// An amendment resets the deadline: it revives a notice that
+			// expired without a decision, not one that was decided.
+			if status != statusNoObjection && status != statusObjection && status != statusCancelled && status != statusShipped {
 				var ch struct {
 					ResponseDeadline string `json:"response_deadline"`
 				}

@@ -78,6 +78,22 @@ func TestDeriveStatusAmendedDeadline(t *testing.T) {
 	}
 }
 
+// An amendment after the deadline passed without a decision gives the notice
+// a new deadline (pending again); after a decision it changes nothing.
+func TestDeriveStatusAmendAfterNoResponse(t *testing.T) {
+	late := time.Date(2030, 6, 17, 0, 0, 0, 0, time.UTC)
+	amend := responseView{Author: "DE", Decision: "amended", Changes: json.RawMessage(`{"response_deadline":"2030-06-25"}`), created: late}
+	v := preExportView("", amend)
+	if status, deadline := deriveStatusFrom(schema.BodySummary(v.Type, v.Body), v.Sender, v.Responses, late); status != statusPending || deadline != "2030-06-25" {
+		t.Errorf("amended after no_response: %s %s, want pending 2030-06-25", status, deadline)
+	}
+	before := time.Date(2030, 6, 10, 0, 0, 0, 0, time.UTC)
+	v = preExportView("", resp("NL", "objection", before), amend)
+	if status, _ := deriveStatusFrom(schema.BodySummary(v.Type, v.Body), v.Sender, v.Responses, late); status != statusObjection {
+		t.Errorf("amended after an objection: %s, want objection", status)
+	}
+}
+
 func TestCheckTransition(t *testing.T) {
 	now := time.Date(2030, 6, 10, 12, 0, 0, 0, time.UTC)
 	q := func(v float64) *float64 { return &v }

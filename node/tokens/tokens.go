@@ -155,13 +155,14 @@ type Store struct {
 	// reloadEvery is how often Authenticate may stat the file; tests lower it.
 	reloadEvery time.Duration
 
-	mu        sync.RWMutex
-	tokens    []Token      // as last read from or written to the file
-	hashes    [][]byte     // decoded Token.Hash, same order as tokens
-	stat      fs.FileInfo  // of the file the tokens came from; nil if absent
-	checkMu   sync.Mutex   // serialises reloads
-	opened    time.Time    // monotonic base of lastCheck
-	lastCheck atomic.Int64 // when the file was last stat'ed, ns since opened
+	mu         sync.RWMutex
+	tokens     []Token      // as last read from or written to the file
+	hashes     [][]byte     // decoded Token.Hash, same order as tokens
+	stat       fs.FileInfo  // of the file the tokens came from; nil if absent
+	checkMu    sync.Mutex   // serialises reloads
+	opened     time.Time    // monotonic base of lastCheck
+	lastCheck  atomic.Int64 // when the file was last stat'ed, ns since opened
+	nextForced atomic.Int64 // earliest time an unknown secret may force a check, ns since opened
 }
 
 // Open opens the token file at path. A missing file is an empty store (the
@@ -285,8 +286,8 @@ func (s *Store) List() []Token {
 // 500 ms and re-reads it when its identity, size or mtime changed.
 //
 // A secret that is not found triggers one more stat of the file (outside the
-// 500 ms limit), so a token created a moment ago by `penhub token create`
-// works at once.
+// 500 ms limit, at most once per 50 ms), so a token created a moment ago by
+// `penhub token create` works at once.
 func (s *Store) Authenticate(secret string, now time.Time) (Token, error) {
 	s.maybeReload()
 	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) > 256 {
@@ -294,7 +295,7 @@ func (s *Store) Authenticate(secret string, now time.Time) (Token, error) {
 	}
 	sum := sha256.Sum256([]byte(secret))
 	tok, found := s.lookup(sum)
-	if !found {
+	if !found && s.forceCheckDue() {
 		s.checkMu.Lock()
 		s.markChecked()
 		_ = s.reloadLocked(false)
@@ -310,6 +311,14 @@ func (s *Store) Authenticate(secret string, now time.Time) (Token, error) {
 		return Token{}, ErrExpired
 	}
 	return tok, nil
+}
+
+// forceCheckDue limits the re-checks unknown secrets trigger to one per
+// 50 ms, so a flood of bad tokens costs at most 20 stats a second.
+func (s *Store) forceCheckDue() bool {
+	now := int64(time.Since(s.opened))
+	next := s.nextForced.Load()
+	return now >= next && s.nextForced.CompareAndSwap(next, now+int64(50*time.Millisecond))
 }
 
 // lookup finds the token with this secret hash, comparing in constant time

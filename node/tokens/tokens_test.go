@@ -239,6 +239,7 @@ func TestReloadThrottled(t *testing.T) {
 	}
 	s2.reloadEvery = time.Hour
 	s2.Authenticate("phk_x", time.Now()) // sets lastCheck
+	time.Sleep(60 * time.Millisecond)    // unknown secrets force a check at most every 50 ms
 	secret, tok, err := s1.Create("NL", RoleFocalPoint, "x", 0)
 	if err != nil {
 		t.Fatal(err)
