@@ -31,8 +31,9 @@ fuzz-short: ## run every fuzz target for 10 s
 fuzz: ## run every fuzz target for FUZZTIME (default 60s)
 	@./scripts/fuzz.sh $(FUZZTIME)
 
-bench: build ## go benchmarks and the penhub bench scenarios
-	$(GO) test -run '^$$' -bench . -benchtime 2s $(PKGS)
+bench: build ## package benchmarks, then penhub bench (SPEC §8; BENCHFLAGS="--notices 100000" for the full run)
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./crypto ./consensus/ledger ./node/feed ./node/tokens ./schema
+	./$(BIN) bench $(BENCHFLAGS)
 
 chaos: build ## long failure tests (kill -9, partitions) against real processes and containers
 	PENHUB_LONG=1 $(GO) test -race -timeout 60m -run 'Nemesis|Chaos|Long|Docker|Partition' -v $(PKGS)
