@@ -49,6 +49,11 @@ type Config struct {
 	// Authorities lists the authorities whose private keys this node hosts
 	// (in DataDir/keyring). May be empty for a relay node.
 	Authorities []string `yaml:"authorities"`
+	// TrustedPeers lists TLS fingerprints of nodes this node accepts on its
+	// Raft port before its own copy of the directory knows them (a node that
+	// joins accepts the hub's current nodes, including ones added after
+	// genesis). penhub init --join fills it from the hub's directory.
+	TrustedPeers []string `yaml:"trusted_peers"`
 	// APICert and APIKey, when both set, serve the API over TLS (PEM files,
 	// relative to DataDir). Default: plain HTTP, allowed on loopback only
 	// unless InsecureHTTP.
@@ -174,8 +179,16 @@ func WriteConfig(cfg *Config) error {
 	} else {
 		authorities = append([]byte("\n"), bytes.TrimRight(indent(authorities), " ")...)
 	}
+	trusted := []byte("[]\n")
+	if len(cfg.TrustedPeers) > 0 {
+		t, err := yaml.Marshal(cfg.TrustedPeers)
+		if err != nil {
+			return fmt.Errorf("encoding trusted peers: %w", err)
+		}
+		trusted = append([]byte("\n"), bytes.TrimRight(indent(t), " ")...)
+	}
 	text := fmt.Sprintf(configTemplate, q(cfg.NodeID), q(cfg.API), q(cfg.Raft), q(cfg.RaftAdvertise),
-		cfg.Bootstrap, q(cfg.HubID), authorities, q(cfg.APICert), q(cfg.APIKey), cfg.InsecureHTTP,
+		cfg.Bootstrap, q(cfg.HubID), authorities, trusted, q(cfg.APICert), q(cfg.APIKey), cfg.InsecureHTTP,
 		cfg.RatePerSecond, cfg.RateBurst, cfg.MaxBodyBytes, cfg.RequestTimeout, q(cfg.LogLevel))
 	return writeFileAtomic(filepath.Join(cfg.DataDir, ConfigFile), []byte(text), 0o600)
 }
@@ -208,7 +221,9 @@ bootstrap: %t
 # hub_id: hex SHA-256 of the genesis entry; this node refuses any other hub's history.
 hub_id: %s
 # authorities: the authorities whose private keys live in keyring/ on this node.
-authorities: %s
+authorities: %s# trusted_peers: TLS key fingerprints of nodes accepted on the raft port before this node's
+# copy of the directory lists them (filled by "penhub init --join" from the hub's directory).
+trusted_peers: %s
 # api_cert, api_key: PEM certificate and key to serve the API over TLS (both or neither).
 api_cert: %s
 api_key: %s

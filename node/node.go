@@ -138,6 +138,7 @@ func New(ctx context.Context, cfg *Config, logger *slog.Logger) (*Node, error) {
 	n.nodeKey = nodeIdent.Sign
 	ccfg.Bootstrap = cfg.Bootstrap
 	ccfg.Genesis = genesis
+	ccfg.TrustedPeers = cfg.TrustedPeers
 	ccfg.Logger = logger.With("component", "consensus")
 	if n.cons, err = consensus.Open(ctx, ccfg); err != nil {
 		return nil, fmt.Errorf("starting consensus: %w", err)

@@ -97,6 +97,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	var genesis []byte
 	var hub [32]byte
+	var trusted []string // TLS fingerprints of the hub's current nodes (join)
 	if *bootstrap {
 		plan := node.GenesisPlan{
 			HubName: "penhub hub", Secretariat: *secretariat, CopyTo: []string{*secretariat},
@@ -117,12 +118,16 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if want := strings.ToLower(*hubID); hex.EncodeToString(hub[:]) != want {
 			return fail(stderr, "joining", fmt.Errorf("%s serves hub %x, not %s", *join, hub, want))
 		}
+		if trusted, err = fetchNodeFingerprints(ctx, *join, *token); err != nil {
+			return fail(stderr, "fetching the hub's directory", err)
+		}
 	}
 	cfg := node.DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.API, cfg.Raft, cfg.RaftAdvertise = *nodeID, abs, *api, *raftAddr, *raftAddr
 	cfg.Bootstrap = *bootstrap
 	cfg.HubID = node.HubIDHex(hub)
 	cfg.Authorities = authorities
+	cfg.TrustedPeers = trusted
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, "checking the configuration", err)
 	}
@@ -184,28 +189,59 @@ func loadOrCreateCA(dir string, bootstrap bool, dataDir string) (*crypto.CA, err
 
 // fetchGenesis downloads the genesis entry from a node of the hub.
 func fetchGenesis(ctx context.Context, base, token string) ([]byte, error) {
-	if token == "" {
-		return nil, errors.New("no token: pass --token or set PENHUB_TOKEN")
+	var out struct {
+		Entry []byte `json:"entry"`
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/v1/log/genesis", nil)
-	if err != nil {
+	if err := getHubJSON(ctx, base, token, "/v1/log/genesis", &out); err != nil {
 		return nil, err
+	}
+	return out.Entry, nil
+}
+
+// fetchNodeFingerprints returns the TLS fingerprints of the hub's current
+// nodes, which the joining node trusts until its own directory catches up.
+// (They are checked again against the directory once it has applied it; the
+// hub CA must have signed them either way.)
+func fetchNodeFingerprints(ctx context.Context, base, token string) ([]string, error) {
+	var dir struct {
+		Nodes []struct {
+			TLSFingerprint string `json:"tls_fingerprint"`
+			Removed        bool   `json:"removed"`
+		} `json:"nodes"`
+	}
+	if err := getHubJSON(ctx, base, token, "/v1/directory", &dir); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range dir.Nodes {
+		if !n.Removed && n.TLSFingerprint != "" {
+			out = append(out, n.TLSFingerprint)
+		}
+	}
+	return out, nil
+}
+
+// getHubJSON GETs path from a node of the hub with a token and decodes the JSON answer.
+func getHubJSON(ctx context.Context, base, token, path string, out any) error {
+	if token == "" {
+		return errors.New("no token: pass --token or set PENHUB_TOKEN")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
-	var out struct {
-		Entry []byte `json:"entry"`
-	}
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("%s answered %d: %s", base, resp.StatusCode, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%s%s answered %d: %s", base, path, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&out); err != nil {
-		return nil, fmt.Errorf("decoding genesis answer: %w", err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
+		return fmt.Errorf("decoding %s: %w", path, err)
 	}
-	return out.Entry, nil
+	return nil
 }
