@@ -168,7 +168,9 @@ func (h *Hub) Run(ctx context.Context) {
 			for marks[0].end <= next {
 				marks = marks[1:]
 			}
-			h.fanOut(ctx, byAuth, next, marks[0].seen, drop)
+			if !h.fanOut(ctx, byAuth, next, marks[0].seen, drop) {
+				return // stopping: next was not fully offered, so processed stays below it
+			}
 			next++
 			h.processed.Store(next)
 		}
@@ -176,13 +178,13 @@ func (h *Hub) Run(ctx context.Context) {
 }
 
 // fanOut delivers index to every registered client that may see it. It runs on Run's
-// goroutine.
-func (h *Hub) fanOut(ctx context.Context, byAuth map[string]map[*client]struct{}, index uint64, seen time.Time, drop func(*client, kickReason)) {
+// goroutine and returns false, with index not fully offered, when ctx is done.
+func (h *Hub) fanOut(ctx context.Context, byAuth map[string]map[*client]struct{}, index uint64, seen time.Time, drop func(*client, kickReason)) bool {
 	for auth, set := range byAuth {
 		m, err := h.src.View(ctx, index, auth)
 		if err != nil {
 			if ctx.Err() != nil {
-				return // Run is stopping; connections close with 1001
+				return false // Run is stopping; connections close with 1001
 			}
 			h.cfg.Metrics.viewError()
 			h.log.Warn("feed: reading entry failed; closing its authority's feeds", "index", index, "subscribers", len(set), "err", err)
@@ -225,6 +227,7 @@ func (h *Hub) fanOut(ctx context.Context, byAuth map[string]map[*client]struct{}
 			}
 		}
 	}
+	return true
 }
 
 // register adds c to the hub and returns its start index S: the hub offers c every index ≥ S
