@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"regexp"
 	"strconv"
 	"sync"
@@ -573,4 +574,23 @@ func TestHeartbeatResumeUnderConcurrentWrites(t *testing.T) {
 		t.Fatalf("got alerts\n%v\nwant\n%v", got, alerts)
 	}
 	t.Logf("%d alerts exactly once over %d connections; %d heartbeats advanced the resume point", len(got), cycles+1, heartbeatResumes)
+}
+
+func TestCheckOrigin(t *testing.T) {
+	tf := startFeed(t, newMemSource(), Config{CheckOrigin: func(r *http.Request) bool {
+		return r.Header.Get("Origin") == "https://console.example"
+	}})
+	h := http.Header{"Origin": {"https://evil.example"}}
+	if ws, resp, err := websocket.DefaultDialer.Dial(tf.url+"?as=NL", h); err == nil {
+		ws.Close()
+		t.Fatal("foreign Origin accepted")
+	} else if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign Origin: %v, %v; want 403", resp, err)
+	}
+	h.Set("Origin", "https://console.example")
+	ws, _, err := websocket.DefaultDialer.Dial(tf.url+"?as=NL", h)
+	if err != nil {
+		t.Fatalf("console Origin refused: %v", err)
+	}
+	ws.Close()
 }
