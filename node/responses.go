@@ -19,15 +19,11 @@ import (
 )
 
 // responsePlain is the plaintext sealed inside a response envelope: the
-// decision is confidential like the notice (SPEC §6.1).
+// decision is confidential like the notice (SPEC §6.1). The client id lets a
+// retry be answered with the original.
 type responsePlain struct {
-	ClientID  string          `json:"client_id,omitempty"`
-	Decision  string          `json:"decision"`
-	Reason    string          `json:"reason,omitempty"`
-	Quantity  *float64        `json:"quantity,omitempty"`
-	Unit      string          `json:"unit,omitempty"`
-	ShippedOn string          `json:"shipped_on,omitempty"`
-	Changes   json.RawMessage `json:"changes,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	schema.Response
 }
 
 // receiptPlain is the plaintext of a read receipt.
@@ -149,7 +145,7 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 		return e
 	}
 	now := n.now().UTC()
-	plain := responsePlain{ClientID: req.ID, Decision: req.Decision, Reason: req.Reason, Quantity: req.Quantity, Unit: req.Unit, ShippedOn: req.ShippedOn, Changes: req.Changes}
+	plain := responsePlain{ClientID: req.ID, Response: req.Response()}
 	noticeID, _ := uuid.Parse(notice.ID)
 	var id [16]byte
 	if req.ID != "" {
@@ -162,7 +158,7 @@ func (n *Node) postResponse(w http.ResponseWriter, r *http.Request, c caller) *a
 	} else if _, err := n.rand.Read(id[:]); err != nil {
 		return errorf(http.StatusInternalServerError, codeInternal, "drawing response id: "+err.Error())
 	}
-	if e := checkTransition(notice, c.Authority, plain, now); e != nil {
+	if e := checkTransition(notice, c.Authority, plain.Response, now); e != nil {
 		return e
 	}
 	body, err := json.Marshal(plain)

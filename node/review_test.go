@@ -73,7 +73,7 @@ func TestShippedQuantityCountsOnlySender(t *testing.T) {
 	at := time.Date(2030, 6, 10, 12, 0, 0, 0, time.UTC)
 	v := preExportView(`, "valid_until": "2030-12-31"`, resp("NL", "no_objection", at), resp("NL", "shipped", at, 240))
 	q := 100.0
-	if e := checkTransition(v, "DE", responsePlain{Decision: "shipped", Quantity: &q, Unit: "kg"}, at); e != nil {
+	if e := checkTransition(v, "DE", schema.Response{Decision: "shipped", Quantity: &q, Unit: "kg"}, at); e != nil {
 		t.Fatalf("shipping 100 of 250 kg with a forged 240 kg shipment by NL: %v", e)
 	}
 }

@@ -128,7 +128,7 @@ func mayDecide(r responseView, sender string) bool {
 // checkTransition enforces who may say what and when (SPEC §5.2) for a
 // response by author to notice v, as of now. It answers 422
 // invalid_transition with the reason.
-func checkTransition(v *noticeView, author string, p responsePlain, now time.Time) *apiError {
+func checkTransition(v *noticeView, author string, p schema.Response, now time.Time) *apiError {
 	deny := func(format string, args ...any) *apiError {
 		return errorf(http.StatusUnprocessableEntity, codeInvalidTransition, fmt.Sprintf(format, args...))
 	}

@@ -101,29 +101,29 @@ func TestCheckTransition(t *testing.T) {
 		name    string
 		view    *noticeView
 		author  string
-		plain   responsePlain
+		plain   schema.Response
 		allowed bool
 	}{
-		{"recipient acknowledges", preExportView(""), "NL", responsePlain{Decision: "acknowledged"}, true},
-		{"sender may not acknowledge", preExportView(""), "DE", responsePlain{Decision: "acknowledged"}, false},
-		{"importer objects", preExportView(""), "NL", responsePlain{Decision: "objection", Reason: "r"}, true},
-		{"secretariat may not object to a pre_export", preExportView(""), "INT-INCB", responsePlain{Decision: "objection", Reason: "r"}, false},
-		{"sender may not object", preExportView(""), "DE", responsePlain{Decision: "objection", Reason: "r"}, false},
-		{"no second final decision", preExportView("", resp("NL", "no_objection", now)), "NL", responsePlain{Decision: "objection", Reason: "r"}, false},
-		{"info without request", preExportView(""), "DE", responsePlain{Decision: "info", Reason: "r"}, false},
-		{"info after request", preExportView("", resp("NL", "request_info", now)), "DE", responsePlain{Decision: "info", Reason: "r"}, true},
-		{"sender cancels", preExportView(""), "DE", responsePlain{Decision: "cancelled"}, true},
-		{"recipient may not cancel", preExportView(""), "NL", responsePlain{Decision: "cancelled"}, false},
-		{"shipped needs no_objection", preExportView(""), "DE", responsePlain{Decision: "shipped", Quantity: q(10), Unit: "kg"}, false},
-		{"shipped after no_objection", preExportView("", resp("NL", "no_objection", now)), "DE", responsePlain{Decision: "shipped", Quantity: q(250), Unit: "kg"}, true},
-		{"shipped in grams counts in kg", preExportView("", resp("NL", "no_objection", now)), "DE", responsePlain{Decision: "shipped", Quantity: q(250000), Unit: "g"}, true},
-		{"shipped over the notified quantity", preExportView("", resp("NL", "no_objection", now)), "DE", responsePlain{Decision: "shipped", Quantity: q(251), Unit: "kg"}, false},
-		{"second shipment of a single-shipment notice", preExportView("", resp("NL", "no_objection", now), resp("DE", "shipped", now, 100)), "DE", responsePlain{Decision: "shipped", Quantity: q(100), Unit: "kg"}, false},
-		{"second shipment of a multi-shipment notice", preExportView(`, "valid_until": "2030-09-30"`, resp("NL", "no_objection", now), resp("DE", "shipped", now, 100)), "DE", responsePlain{Decision: "shipped", Quantity: q(100), Unit: "kg"}, true},
-		{"multi-shipment total capped", preExportView(`, "valid_until": "2030-09-30"`, resp("NL", "no_objection", now), resp("DE", "shipped", now, 200)), "DE", responsePlain{Decision: "shipped", Quantity: q(100), Unit: "kg"}, false},
-		{"sender amends", preExportView(""), "DE", responsePlain{Decision: "amended", Changes: json.RawMessage(`{"response_deadline":"2030-06-18"}`)}, true},
-		{"amendment must stay valid", preExportView(""), "DE", responsePlain{Decision: "amended", Changes: json.RawMessage(`{"importer":{"country":"XX"}}`)}, false},
-		{"no amendment after a decision", preExportView("", resp("NL", "objection", now)), "DE", responsePlain{Decision: "amended", Changes: json.RawMessage(`{"remarks":"x"}`)}, false},
+		{"recipient acknowledges", preExportView(""), "NL", schema.Response{Decision: "acknowledged"}, true},
+		{"sender may not acknowledge", preExportView(""), "DE", schema.Response{Decision: "acknowledged"}, false},
+		{"importer objects", preExportView(""), "NL", schema.Response{Decision: "objection", Reason: "r"}, true},
+		{"secretariat may not object to a pre_export", preExportView(""), "INT-INCB", schema.Response{Decision: "objection", Reason: "r"}, false},
+		{"sender may not object", preExportView(""), "DE", schema.Response{Decision: "objection", Reason: "r"}, false},
+		{"no second final decision", preExportView("", resp("NL", "no_objection", now)), "NL", schema.Response{Decision: "objection", Reason: "r"}, false},
+		{"info without request", preExportView(""), "DE", schema.Response{Decision: "info", Reason: "r"}, false},
+		{"info after request", preExportView("", resp("NL", "request_info", now)), "DE", schema.Response{Decision: "info", Reason: "r"}, true},
+		{"sender cancels", preExportView(""), "DE", schema.Response{Decision: "cancelled"}, true},
+		{"recipient may not cancel", preExportView(""), "NL", schema.Response{Decision: "cancelled"}, false},
+		{"shipped needs no_objection", preExportView(""), "DE", schema.Response{Decision: "shipped", Quantity: q(10), Unit: "kg"}, false},
+		{"shipped after no_objection", preExportView("", resp("NL", "no_objection", now)), "DE", schema.Response{Decision: "shipped", Quantity: q(250), Unit: "kg"}, true},
+		{"shipped in grams counts in kg", preExportView("", resp("NL", "no_objection", now)), "DE", schema.Response{Decision: "shipped", Quantity: q(250000), Unit: "g"}, true},
+		{"shipped over the notified quantity", preExportView("", resp("NL", "no_objection", now)), "DE", schema.Response{Decision: "shipped", Quantity: q(251), Unit: "kg"}, false},
+		{"second shipment of a single-shipment notice", preExportView("", resp("NL", "no_objection", now), resp("DE", "shipped", now, 100)), "DE", schema.Response{Decision: "shipped", Quantity: q(100), Unit: "kg"}, false},
+		{"second shipment of a multi-shipment notice", preExportView(`, "valid_until": "2030-09-30"`, resp("NL", "no_objection", now), resp("DE", "shipped", now, 100)), "DE", schema.Response{Decision: "shipped", Quantity: q(100), Unit: "kg"}, true},
+		{"multi-shipment total capped", preExportView(`, "valid_until": "2030-09-30"`, resp("NL", "no_objection", now), resp("DE", "shipped", now, 200)), "DE", schema.Response{Decision: "shipped", Quantity: q(100), Unit: "kg"}, false},
+		{"sender amends", preExportView(""), "DE", schema.Response{Decision: "amended", Changes: json.RawMessage(`{"response_deadline":"2030-06-18"}`)}, true},
+		{"amendment must stay valid", preExportView(""), "DE", schema.Response{Decision: "amended", Changes: json.RawMessage(`{"importer":{"country":"XX"}}`)}, false},
+		{"no amendment after a decision", preExportView("", resp("NL", "objection", now)), "DE", schema.Response{Decision: "amended", Changes: json.RawMessage(`{"remarks":"x"}`)}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
