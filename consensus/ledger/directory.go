@@ -28,6 +28,74 @@ type Directory struct {
 	Policy      Policy
 	Authorities map[string]*Authority
 	Nodes       map[string]*NodeInfo
+	// Admissions holds every admission proposal collected through the log
+	// (open and closed), by proposal id; see [Directory.PendingAdmissions].
+	Admissions map[string]*PendingAdmission
+}
+
+// PendingAdmission is an admit_authority entry signed by fewer than
+// Admission.K countries of the quorum (and not by the secretariat): the
+// authority is not admitted yet; cosign_admission entries add countries
+// until K have signed, which admits it at that entry's position.
+type PendingAdmission struct {
+	// ID is the entry id of the admit_authority entry, as a canonical UUID
+	// string; cosign_admission names the proposal by it.
+	ID        string          `json:"id"`
+	Index     uint64          `json:"index"`    // log index of the admit_authority entry
+	Proposer  string          `json:"proposer"` // its author
+	Authority AuthorityRecord `json:"authority"`
+	// Countries are the distinct countries of the quorum that have signed,
+	// sorted.
+	Countries []string `json:"countries"`
+	// Closed is the log index of the entry that closed the proposal: the
+	// cosign_admission that completed it, or another admission of the same
+	// authority id. 0: still open.
+	Closed uint64 `json:"closed"`
+}
+
+func (p *PendingAdmission) clone() *PendingAdmission {
+	c := *p
+	c.Countries = slices.Clone(p.Countries)
+	return &c
+}
+
+// PendingAdmissions returns the open admission proposals, sorted by the
+// log index of their admit_authority entry.
+func (d *Directory) PendingAdmissions() []*PendingAdmission {
+	var out []*PendingAdmission
+	for _, p := range d.Admissions {
+		if p.Closed == 0 {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *PendingAdmission) int { return cmpU64(a.Index, b.Index) })
+	return out
+}
+
+// Admission returns the admission proposal with this id (open or closed).
+func (d *Directory) Admission(id string) (*PendingAdmission, bool) {
+	p, ok := d.Admissions[id]
+	return p, ok
+}
+
+// openProposalFor returns the open proposal that admits authority id.
+func (d *Directory) openProposalFor(id string) (*PendingAdmission, bool) {
+	for _, p := range d.Admissions {
+		if p.Closed == 0 && p.Authority.ID == id {
+			return p, true // at most one is open per id
+		}
+	}
+	return nil, false
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // Policy holds the hub-wide rules fixed at genesis.
@@ -234,6 +302,10 @@ func (d *Directory) clone() *Directory {
 		Policy:      d.Policy,
 		Authorities: make(map[string]*Authority, len(d.Authorities)+1),
 		Nodes:       make(map[string]*NodeInfo, len(d.Nodes)+1),
+		Admissions:  make(map[string]*PendingAdmission, len(d.Admissions)+1),
+	}
+	for k, v := range d.Admissions {
+		c.Admissions[k] = v
 	}
 	for k, v := range d.Authorities {
 		c.Authorities[k] = v
@@ -251,7 +323,7 @@ func (a *Authority) clone() *Authority {
 }
 
 func emptyDirectory() *Directory {
-	return &Directory{Authorities: map[string]*Authority{}, Nodes: map[string]*NodeInfo{}}
+	return &Directory{Authorities: map[string]*Authority{}, Nodes: map[string]*NodeInfo{}, Admissions: map[string]*PendingAdmission{}}
 }
 
 // Stored JSON forms of the directory bucket (changing them breaks
@@ -284,7 +356,16 @@ const (
 	dirPolicyKey       = "policy"
 	dirAuthorityPrefix = "authority/"
 	dirNodePrefix      = "node/"
+	dirAdmissionPrefix = "admission/"
 )
+
+func putAdmission(b *bolt.Bucket, p *PendingAdmission) error {
+	v, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encoding admission proposal %s: %w", p.ID, err)
+	}
+	return b.Put([]byte(dirAdmissionPrefix+p.ID), v)
+}
 
 func putAuthority(b *bolt.Bucket, a *Authority) error {
 	s := storedAuthority{ID: a.ID, Node: a.Node, Status: a.Status}
@@ -363,6 +444,15 @@ func loadDirectory(tx *bolt.Tx, hubID [32]byte) (*Directory, error) {
 				ID: s.ID, Raft: s.Raft, API: s.API, TLSFingerprint: s.TLSFingerprint,
 				CheckpointKey: ck, Voter: s.Voter, Removed: s.Removed,
 			}
+		case strings.HasPrefix(key, dirAdmissionPrefix):
+			var p PendingAdmission
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("decoding %q: %w", key, err)
+			}
+			if p.ID != key[len(dirAdmissionPrefix):] {
+				return fmt.Errorf("decoding %q: id %q: %w", key, p.ID, ErrCorrupt)
+			}
+			d.Admissions[p.ID] = &p
 		default:
 			return fmt.Errorf("unknown directory key %q: %w", key, ErrCorrupt)
 		}

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"crypto/rand"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/penhub/penhub/crypto"
@@ -32,11 +34,8 @@ func TestDirectoryRejections(t *testing.T) {
 		env  func() []byte
 		code string
 	}{
-		{"admission not signed by the secretariat", func() []byte {
-			return f.dir(OpAdmitAuthority, "DE", AdmitBody{Authority: bkaRec}, s("DE"))
-		}, CodeNotAuthorized},
-		{"admission by one country of the quorum", func() []byte {
-			return f.dir(OpAdmitAuthority, "NL", AdmitBody{Authority: bkaRec}, s("NL"))
+		{"admission signed only by a node", func() []byte {
+			return f.dir(OpAdmitAuthority, "n1", AdmitBody{Authority: bkaRec}, s("n1"))
 		}, CodeNotAuthorized},
 		{"admission signed only by the new authority", func() []byte {
 			return f.dir(OpAdmitAuthority, "DE-BKA", AdmitBody{Authority: bkaRec}, crypto.Signer{ID: "DE-BKA", Key: bka.Sign})
@@ -231,12 +230,26 @@ func TestDirectoryOps(t *testing.T) {
 	bka := f.newIdentity("DE-BKA")
 	f.auth["DE-BKA"], f.home["DE-BKA"] = bka, "n1"
 	l.mustApply(f.dir(OpAdmitAuthority, "DE", AdmitBody{Authority: f.authorityRecord("DE-BKA")}, s("DE"), s("NL")))
-	// DE and DE-BKA are one country.
+	// DE and DE-BKA are one country: the entry only opens a pending
+	// admission.
 	cus := f.newIdentity("NL-CUSTOMS")
 	f.auth["NL-CUSTOMS"], f.home["NL-CUSTOMS"] = cus, "n2"
-	l.mustReject(f.dir(OpAdmitAuthority, "DE", AdmitBody{Authority: f.authorityRecord("NL-CUSTOMS")}, s("DE"), s("DE-BKA")), CodeNotAuthorized)
-	// The secretariat, with the new authority's proof of possession.
-	l.mustApply(f.dir(OpAdmitAuthority, "INT-INCB", AdmitBody{Authority: f.authorityRecord("NL-CUSTOMS")}, s("INT-INCB"), s("NL-CUSTOMS")))
+	prop := l.mustApply(f.dir(OpAdmitAuthority, "DE", AdmitBody{Authority: f.authorityRecord("NL-CUSTOMS")}, s("DE"), s("DE-BKA")))
+	if _, ok := l.Directory().Authority("NL-CUSTOMS"); ok {
+		t.Fatal("admitted by one country")
+	}
+	if p := l.Directory().PendingAdmissions(); len(p) != 1 || p[0].Index != prop.Index || !slices.Equal(p[0].Countries, []string{"DE"}) {
+		t.Fatalf("pending: %+v", p)
+	}
+	// The secretariat, with the new authority's proof of possession; it
+	// closes the pending proposal.
+	direct := l.mustApply(f.dir(OpAdmitAuthority, "INT-INCB", AdmitBody{Authority: f.authorityRecord("NL-CUSTOMS")}, s("INT-INCB"), s("NL-CUSTOMS")))
+	if p := l.Directory().PendingAdmissions(); len(p) != 0 {
+		t.Fatalf("pending after direct admission: %+v", p)
+	}
+	if p, ok := l.Directory().Admission(uuidOf(t, prop.ID)); !ok || p.Closed != direct.Index {
+		t.Fatalf("proposal after direct admission: %+v", p)
+	}
 
 	// Move, add a node, promote it by a voter, remove a node.
 	l.mustApply(f.dir(OpMoveAuthority, "INT-INCB", MoveBody{ID: "FR", Node: "n2"}, s("INT-INCB")))
@@ -303,6 +316,9 @@ func assertSameDirectory(t *testing.T, a, b *Directory) {
 				t.Fatalf("key %d of %s differs", i, id)
 			}
 		}
+	}
+	if !reflect.DeepEqual(a.Admissions, b.Admissions) {
+		t.Fatalf("admission proposals differ: %+v vs %+v", a.Admissions, b.Admissions)
 	}
 	for id, x := range a.Nodes {
 		y, ok := b.Nodes[id]

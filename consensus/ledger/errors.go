@@ -39,6 +39,9 @@ const (
 	CodeInvalidOp        = "invalid_op"        // a directory operation that does not fit the directory
 	CodeUnknownNode      = "unknown_node"      // a directory operation names a node that does not exist
 	CodeBadCheckpoint    = "bad_checkpoint"    // a cosignature whose note does not verify or names a future size
+	CodeUnknownProposal  = "unknown_proposal"  // cosign_admission names no admission proposal
+	CodeAlreadySigned    = "already_signed"    // cosign_admission adds no country the proposal lacks
+	CodeProposalClosed   = "proposal_closed"   // cosign_admission names a proposal already completed (or whose id was admitted otherwise)
 )
 
 // RejectedError is the apply response for an entry that was not accepted.

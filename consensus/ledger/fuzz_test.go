@@ -107,6 +107,7 @@ func FuzzDirectoryOp(f *testing.F) {
 	f.Add(OpRemoveNode, enc(RemoveNodeBody{ID: "n3"}))
 	f.Add(OpGenesis, enc(fx.genesisBody()))
 	f.Add(OpAdmitAuthority, []byte(`{"authority":null}`))
+	f.Add(OpCosignAdmission, []byte(`{"proposal":"00000000-0000-4000-8000-000000000000"}`))
 	f.Add(OpRotateKeys, []byte(`{"id":"FR","sign_key":"","kem_key":null} `))
 	l, err := Open(filepath.Join(f.TempDir(), "fsm.db"), Options{NoSync: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -599,6 +599,18 @@ func (w *writer) putDirectory(prev, nd *Directory) error {
 			}
 		}
 	}
+	ids = ids[:0]
+	for id := range nd.Admissions {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if p := nd.Admissions[id]; prev.Admissions[id] != p {
+			if err := putAdmission(w.directory, p); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

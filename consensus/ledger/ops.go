@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/google/uuid"
+
 	"github.com/penhub/penhub/crypto"
 )
 
@@ -22,6 +24,7 @@ const (
 	OpAddNode         = "add_node"
 	OpSetSuffrage     = "set_suffrage"
 	OpRemoveNode      = "remove_node"
+	OpCosignAdmission = "cosign_admission"
 )
 
 // AuthorityRecord is an authority as written in genesis and admit_authority
@@ -94,6 +97,14 @@ type SetSuffrageBody struct {
 // RemoveNodeBody removes a node for good (its id is never reused).
 type RemoveNodeBody struct {
 	ID string `json:"id"`
+}
+
+// CosignAdmissionBody adds the signers' countries to a pending admission.
+// Proposal is the entry id of the admit_authority entry that opened it, as a
+// canonical UUID string (lowercase 8-4-4-4-12 hex, as the node API shows
+// entry ids).
+type CosignAdmissionBody struct {
+	Proposal string `json:"proposal"`
 }
 
 var (
@@ -169,6 +180,12 @@ func applyOp(e *crypto.Envelope, dir *Directory, index uint64) (*Directory, []Al
 			return nil, nil, reject(CodeMalformed, "decoding %s body: %v", e.Subtype, err)
 		}
 		return opRemoveNode(e, dir, b)
+	case OpCosignAdmission:
+		var b CosignAdmissionBody
+		if err := decodeStrict(e.Body, &b); err != nil {
+			return nil, nil, reject(CodeMalformed, "decoding %s body: %v", e.Subtype, err)
+		}
+		return opCosignAdmission(e, dir, index, b)
 	}
 	return nil, nil, reject(CodeMalformed, "unknown directory op %q", e.Subtype)
 }
@@ -219,21 +236,30 @@ func secretariatApproves(dir *Directory, signers sigSet) bool {
 			return true
 		}
 	}
-	if p.Admission.K <= 0 {
-		return false
-	}
-	countries := map[string]bool{}
+	return p.Admission.K > 0 && len(quorumCountries(dir, signers)) >= p.Admission.K
+}
+
+// inQuorum reports whether authority id is listed in Admission.Of, by
+// itself or by its country.
+func inQuorum(p Policy, id string) bool {
+	return slices.Contains(p.Admission.Of, CountryOf(id)) || slices.Contains(p.Admission.Of, id)
+}
+
+// quorumCountries returns the distinct countries, sorted, of the signers
+// that are active authorities listed in Admission.Of.
+func quorumCountries(dir *Directory, signers sigSet) []string {
+	var out []string
 	for s := range signers {
 		a, ok := dir.Authorities[s]
-		if !ok || !a.Active() {
+		if !ok || !a.Active() || !inQuorum(dir.Policy, s) {
 			continue
 		}
-		c := CountryOf(s)
-		if slices.Contains(p.Admission.Of, c) || slices.Contains(p.Admission.Of, s) {
-			countries[c] = true
+		if c := CountryOf(s); !slices.Contains(out, c) {
+			out = append(out, c)
 		}
 	}
-	return len(countries) >= p.Admission.K
+	slices.Sort(out)
+	return out
 }
 
 func needSecretariat(dir *Directory, signers sigSet, op string) *RejectedError {
@@ -375,21 +401,103 @@ func opAdmit(e *crypto.Envelope, dir *Directory, index uint64, b AdmitBody) (*Di
 	if rej != nil {
 		return nil, nil, rej
 	}
-	if rej := needSecretariat(dir, signers, OpAdmitAuthority); rej != nil {
+	if secretariatApproves(dir, signers) {
+		if rej := checkAdmissible(dir, a); rej != nil {
+			return nil, nil, rej
+		}
+		a.Keys[0].From = index
+		nd := dir.clone()
+		nd.Authorities[a.ID] = a
+		closeProposalsFor(nd, a.ID, index)
+		return nd, nil, nil
+	}
+	// Fewer than K countries of the quorum: the entry opens a pending
+	// admission that cosign_admission entries complete.
+	countries := quorumCountries(dir, signers)
+	if dir.Policy.Admission.K <= 0 || len(countries) == 0 {
+		return nil, nil, needSecretariat(dir, signers, OpAdmitAuthority)
+	}
+	if rej := checkAdmissible(dir, a); rej != nil {
 		return nil, nil, rej
 	}
+	if p, ok := dir.openProposalFor(a.ID); ok {
+		return nil, nil, reject(CodeInvalidOp, "the admission of %q is already proposed by entry %s", a.ID, p.ID)
+	}
+	id := uuid.UUID(e.EntryID).String()
+	nd := dir.clone()
+	nd.Admissions[id] = &PendingAdmission{ID: id, Index: index, Proposer: e.Author, Authority: b.Authority, Countries: countries}
+	return nd, nil, nil
+}
+
+// checkAdmissible checks that a may join dir: its id is free (ids are never
+// reused) and its home node exists.
+func checkAdmissible(dir *Directory, a *Authority) *RejectedError {
 	if _, dup := dir.Authorities[a.ID]; dup {
-		return nil, nil, reject(CodeInvalidOp, "authority %q already exists", a.ID)
+		return reject(CodeInvalidOp, "authority %q already exists", a.ID)
 	}
 	if _, clash := dir.Nodes[a.ID]; clash {
-		return nil, nil, reject(CodeInvalidOp, "authority id %q is a node id", a.ID)
+		return reject(CodeInvalidOp, "authority id %q is a node id", a.ID)
 	}
-	if rej := checkHomeNode(dir, a.ID, a.Node); rej != nil {
+	return checkHomeNode(dir, a.ID, a.Node)
+}
+
+// closeProposalsFor closes, at index, the open proposals of nd (a clone the
+// caller owns) that admit authority id: the id is taken now.
+func closeProposalsFor(nd *Directory, id string, index uint64) {
+	for k, p := range nd.Admissions {
+		if p.Closed == 0 && p.Authority.ID == id {
+			c := p.clone()
+			c.Closed = index
+			nd.Admissions[k] = c
+		}
+	}
+}
+
+func opCosignAdmission(e *crypto.Envelope, dir *Directory, index uint64, b CosignAdmissionBody) (*Directory, []Alarm, *RejectedError) {
+	signers, _, rej := verifyDirSigs(e, dir, nil)
+	if rej != nil {
+		return nil, nil, rej
+	}
+	if u, err := uuid.Parse(b.Proposal); err != nil || u.String() != b.Proposal {
+		return nil, nil, reject(CodeMalformed, "proposal %q is not a canonical UUID string", b.Proposal)
+	}
+	p, ok := dir.Admissions[b.Proposal]
+	if !ok {
+		return nil, nil, reject(CodeUnknownProposal, "no admission proposal %s", b.Proposal)
+	}
+	if p.Closed != 0 {
+		return nil, nil, reject(CodeProposalClosed, "admission proposal %s was closed at log index %d", b.Proposal, p.Closed)
+	}
+	countries := quorumCountries(dir, signers)
+	if len(countries) == 0 {
+		return nil, nil, reject(CodeNotAuthorized, "%s needs a signature by an active authority of the admission quorum", OpCosignAdmission)
+	}
+	np := p.clone()
+	for _, c := range countries {
+		if !slices.Contains(np.Countries, c) {
+			np.Countries = append(np.Countries, c)
+		}
+	}
+	if len(np.Countries) == len(p.Countries) {
+		return nil, nil, reject(CodeAlreadySigned, "admission proposal %s is already signed by %v", b.Proposal, countries)
+	}
+	slices.Sort(np.Countries)
+	nd := dir.clone()
+	nd.Admissions[np.ID] = np
+	if len(np.Countries) < dir.Policy.Admission.K {
+		return nd, nil, nil
+	}
+	// The quorum is reached: admit exactly as admit_authority would here.
+	a, rej := parseAuthorityRecord(p.Authority)
+	if rej != nil {
+		return nil, nil, rej
+	}
+	if rej := checkAdmissible(dir, a); rej != nil {
 		return nil, nil, rej
 	}
 	a.Keys[0].From = index
-	nd := dir.clone()
 	nd.Authorities[a.ID] = a
+	closeProposalsFor(nd, a.ID, index)
 	return nd, nil, nil
 }
 

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -179,6 +180,32 @@ func (v *verifier) run(entries *bolt.Bucket, hubID *[32]byte, progress func(done
 	}
 	if n != len(v.cps) {
 		return &VerifyError{Index: size, Reason: "the stored checkpoints do not match the cosignature entries"}
+	}
+	return v.checkAdmissions(size)
+}
+
+// checkAdmissions compares the stored admission proposals with the
+// replayed ones.
+func (v *verifier) checkAdmissions(size uint64) error {
+	n := 0
+	c := v.w.directory.Cursor()
+	prefix := []byte(dirAdmissionPrefix)
+	for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
+		p, ok := v.dir.Admissions[string(k[len(prefix):])]
+		if !ok {
+			return &VerifyError{Index: size, Reason: fmt.Sprintf("stored admission proposal %s has no admit_authority entry in the log", k[len(prefix):])}
+		}
+		want, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("encoding admission proposal %s: %w", p.ID, err)
+		}
+		if !bytes.Equal(val, want) {
+			return &VerifyError{Index: size, Reason: fmt.Sprintf("stored admission proposal %s differs from the replay", p.ID)}
+		}
+		n++
+	}
+	if n != len(v.dir.Admissions) {
+		return &VerifyError{Index: size, Reason: "the stored admission proposals do not match the log"}
 	}
 	return nil
 }
