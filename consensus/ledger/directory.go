@@ -116,6 +116,13 @@ type Policy struct {
 	CheckpointInterval uint64 `json:"checkpoint_interval"`
 }
 
+// InAdmissionQuorum reports whether authority counts in the admission
+// quorum (for its country, [CountryOf]): Admission.Of lists its country or
+// its id. It says nothing about whether the authority is active.
+func (p Policy) InAdmissionQuorum(authority string) bool {
+	return slices.Contains(p.Admission.Of, CountryOf(authority)) || slices.Contains(p.Admission.Of, authority)
+}
+
 // Admission is the k-of-n co-signing rule of [Policy].
 type Admission struct {
 	K  int      `json:"k"`

@@ -239,19 +239,13 @@ func secretariatApproves(dir *Directory, signers sigSet) bool {
 	return p.Admission.K > 0 && len(quorumCountries(dir, signers)) >= p.Admission.K
 }
 
-// inQuorum reports whether authority id is listed in Admission.Of, by
-// itself or by its country.
-func inQuorum(p Policy, id string) bool {
-	return slices.Contains(p.Admission.Of, CountryOf(id)) || slices.Contains(p.Admission.Of, id)
-}
-
 // quorumCountries returns the distinct countries, sorted, of the signers
 // that are active authorities listed in Admission.Of.
 func quorumCountries(dir *Directory, signers sigSet) []string {
 	var out []string
 	for s := range signers {
 		a, ok := dir.Authorities[s]
-		if !ok || !a.Active() || !inQuorum(dir.Policy, s) {
+		if !ok || !a.Active() || !dir.Policy.InAdmissionQuorum(s) {
 			continue
 		}
 		if c := CountryOf(s); !slices.Contains(out, c) {
