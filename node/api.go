@@ -55,6 +55,7 @@ func (n *Node) routes(reg *prometheus.Registry) http.Handler {
 		{"POST /v1/directory/authorities", []tokens.Role{fp}, true, n.admitAuthority},
 		{"POST /v1/directory/authorities/{id}/rotate", []tokens.Role{fp, ad}, true, n.rotateAuthority},
 		{"POST /v1/directory/authorities/{id}/revoke", []tokens.Role{fp}, true, n.revokeAuthority},
+		{"POST /v1/directory/admissions/{id}/cosign", []tokens.Role{fp}, true, n.cosignAdmission},
 		{"POST /v1/directory/nodes", []tokens.Role{fp}, true, n.admitNode},
 		{"GET /v1/log/genesis", nil, false, n.getGenesis},
 		{"GET /v1/log/checkpoint", nil, false, n.getCheckpoint},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,18 @@ type directoryView struct {
 	Secretariat string          `json:"secretariat"`
 	Authorities []authorityView `json:"authorities"`
 	Nodes       []nodeView      `json:"nodes"`
+	// PendingAdmissions are the open k-of-n admission proposals, oldest first.
+	PendingAdmissions []admissionView `json:"pending_admissions"`
+}
+
+type admissionView struct {
+	ID        string   `json:"id"` // the proposal: entry id of its admit_authority entry
+	Index     uint64   `json:"index"`
+	Proposer  string   `json:"proposer"`
+	Authority string   `json:"authority"`
+	Node      string   `json:"node"`
+	Countries []string `json:"countries"`
+	Needed    int      `json:"needed"`
 }
 
 type authorityView struct {
@@ -68,31 +81,46 @@ func (n *Node) getDirectory(w http.ResponseWriter, r *http.Request, c caller) *a
 		nd, _ := d.Node(id)
 		v.Nodes = append(v.Nodes, nodeView{ID: nd.ID, API: nd.API, Raft: nd.Raft, TLSFingerprint: nd.TLSFingerprint, Voter: nd.Voter, Removed: nd.Removed})
 	}
+	v.PendingAdmissions = []admissionView{}
+	for _, p := range d.PendingAdmissions() {
+		v.PendingAdmissions = append(v.PendingAdmissions, admissionView{ID: p.ID, Index: p.Index, Proposer: p.Proposer,
+			Authority: p.Authority.ID, Node: p.Authority.Node, Countries: p.Countries, Needed: d.Policy.Admission.K})
+	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
 // proposeDirectory signs a directory operation with signers and proposes it.
 func (n *Node) proposeDirectory(w http.ResponseWriter, r *http.Request, op string, author string, body any, signers ...crypto.Signer) (uint64, *apiError) {
+	id, index, e := n.submitDirectory(r, op, author, body, signers...)
+	if e != nil {
+		return 0, e
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": uuid.UUID(id).String(), "index": index, "op": op})
+	return index, nil
+}
+
+// submitDirectory signs a directory operation and proposes it; it returns
+// the entry id and log index without answering the request.
+func (n *Node) submitDirectory(r *http.Request, op string, author string, body any, signers ...crypto.Signer) ([16]byte, uint64, *apiError) {
+	var id [16]byte
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return 0, errorf(http.StatusInternalServerError, codeInternal, "encoding directory entry: "+err.Error())
+		return id, 0, errorf(http.StatusInternalServerError, codeInternal, "encoding directory entry: "+err.Error())
 	}
-	var id [16]byte
 	if _, err := n.rand.Read(id[:]); err != nil {
-		return 0, errorf(http.StatusInternalServerError, codeInternal, "drawing entry id: "+err.Error())
+		return id, 0, errorf(http.StatusInternalServerError, codeInternal, "drawing entry id: "+err.Error())
 	}
 	hdr := crypto.Header{Kind: crypto.KindDirectory, HubID: n.hubID, EntryID: id, CreatedMS: n.now().UnixMilli(), Author: author, Subtype: op}
 	env, err := crypto.SignPlain(n.rand, hdr, raw, signers...)
 	if err != nil {
-		return 0, errorf(http.StatusInternalServerError, codeInternal, "signing directory entry: "+err.Error())
+		return id, 0, errorf(http.StatusInternalServerError, codeInternal, "signing directory entry: "+err.Error())
 	}
 	applied, err := n.submit(r.Context(), env)
 	if err != nil {
-		return 0, n.proposeError(err)
+		return id, 0, n.proposeError(err)
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": uuid.UUID(id).String(), "index": applied.Index, "op": op})
-	return applied.Index, nil
+	return id, applied.Index, nil
 }
 
 // secretariat returns the secretariat's signer when c is its focal point on this node.
@@ -108,10 +136,33 @@ func (n *Node) secretariat(c caller) (crypto.Signer, *apiError) {
 	return crypto.Signer{ID: c.Authority, Key: id.Sign}, nil
 }
 
+// quorumMember returns the signer of c's authority when the hub admits by k
+// of n and c is the focal point of an active authority of Admission.Of whose
+// key is on this node.
+func (n *Node) quorumMember(c caller) (crypto.Signer, *apiError) {
+	d := n.ledger().Directory()
+	a, ok := d.Authority(c.Authority)
+	if c.Role != "focal_point" || d.Policy.Admission.K <= 0 || !ok || !a.Active() || !d.Policy.InAdmissionQuorum(c.Authority) {
+		return crypto.Signer{}, errorf(http.StatusForbidden, codeForbidden, "only the focal point of an authority of the hub's admission quorum may do this")
+	}
+	id, ok := n.signer(c.Authority)
+	if !ok {
+		return crypto.Signer{}, errorf(http.StatusForbidden, codeForbidden, fmt.Sprintf("the keys of %q are not on this node", c.Authority))
+	}
+	return crypto.Signer{ID: c.Authority, Key: id.Sign}, nil
+}
+
+// admitAuthority admits an authority signed by the secretariat, or, on a
+// k-of-n hub, proposes its admission signed by a quorum member (pending
+// until cosign_admission entries of k-1 other countries).
 func (n *Node) admitAuthority(w http.ResponseWriter, r *http.Request, c caller) *apiError {
 	signer, e := n.secretariat(c)
 	if e != nil {
-		return e
+		var qe *apiError
+		if signer, qe = n.quorumMember(c); qe != nil {
+			return e
+		}
+		e = nil
 	}
 	var req struct {
 		ID         string `json:"id"`
@@ -141,9 +192,72 @@ func (n *Node) admitAuthority(w http.ResponseWriter, r *http.Request, c caller) 
 	if len(fields) > 0 {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidationFailed, Message: problemCount(len(fields), "admission"), Fields: fields}
 	}
+	if p, ok := openAdmissionFor(d, req.ID); ok {
+		return errorf(http.StatusConflict, codeConflict, fmt.Sprintf("the admission of %q is already proposed (%s); cosign it instead", req.ID, p.ID))
+	}
 	body := ledger.AdmitBody{Authority: ledger.AuthorityRecord{ID: req.ID, Node: req.Node, SignKey: pk.SignKey.Bytes(), KEMKey: pk.KEMKey.Bytes()}}
-	_, e = n.proposeDirectory(w, r, ledger.OpAdmitAuthority, signer.ID, body, signer)
-	return e
+	k := d.Policy.Admission.K
+	if signer.ID == d.Policy.Secretariat || k <= 1 {
+		_, e = n.proposeDirectory(w, r, ledger.OpAdmitAuthority, signer.ID, body, signer)
+		return e
+	}
+	id, index, e := n.submitDirectory(r, ledger.OpAdmitAuthority, signer.ID, body, signer)
+	if e != nil {
+		return e
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": uuid.UUID(id).String(), "index": index, "op": ledger.OpAdmitAuthority,
+		"pending": true, "signatures": 1, "needed": k})
+	return nil
+}
+
+func openAdmissionFor(d *ledger.Directory, authority string) (*ledger.PendingAdmission, bool) {
+	for _, p := range d.PendingAdmissions() {
+		if p.Authority.ID == authority {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// cosignAdmission adds the caller's country to a pending k-of-n admission
+// (cosign_admission); the k-th country admits the authority. signatures
+// and pending in the answer are as of this node's directory before the
+// entry (the log decides).
+func (n *Node) cosignAdmission(w http.ResponseWriter, r *http.Request, c caller) *apiError {
+	signer, e := n.quorumMember(c)
+	if e != nil {
+		return e
+	}
+	if body := requestBody(r); len(strings.TrimSpace(string(body))) > 0 {
+		var req struct{}
+		if e := decodeStrict(body, &req); e != nil {
+			return e
+		}
+	}
+	pid := r.PathValue("id")
+	u, err := uuid.Parse(pid)
+	if err != nil {
+		return errorf(http.StatusNotFound, codeNotFound, fmt.Sprintf("no admission proposal %q", pid))
+	}
+	pid = u.String()
+	d := n.ledger().Directory()
+	p, ok := d.Admission(pid)
+	switch {
+	case !ok:
+		return errorf(http.StatusNotFound, codeNotFound, fmt.Sprintf("no admission proposal %s", pid))
+	case p.Closed != 0:
+		return errorf(http.StatusConflict, codeConflict, fmt.Sprintf("admission proposal %s was closed at log index %d", pid, p.Closed))
+	case slices.Contains(p.Countries, ledger.CountryOf(signer.ID)):
+		return errorf(http.StatusConflict, codeConflict, fmt.Sprintf("country %s already signed admission proposal %s", ledger.CountryOf(signer.ID), pid))
+	}
+	id, index, e := n.submitDirectory(r, ledger.OpCosignAdmission, signer.ID, ledger.CosignAdmissionBody{Proposal: pid}, signer)
+	if e != nil {
+		return e
+	}
+	k, got := d.Policy.Admission.K, len(p.Countries)+1
+	writeJSON(w, http.StatusCreated, map[string]any{"id": uuid.UUID(id).String(), "index": index, "op": ledger.OpCosignAdmission,
+		"proposal": pid, "authority": p.Authority.ID, "pending": got < k, "signatures": got, "needed": k})
+	return nil
 }
 
 // rotateAuthority generates new keys for an authority hosted here, stores them
