@@ -19,6 +19,7 @@ import (
 const authorityUsage = `usage: penhub authority add --id A --node N --keys FILE [--json]
        penhub authority rotate --id A [--reason TEXT] [--json]
        penhub authority revoke --id A --reason TEXT [--json]
+       penhub authority cosign --proposal ID [--json]
        penhub authority forget-key --data-dir D --id A --key KEMKEYID
 
 add         with a secretariat focal point token: admit authority A, homed on node N
@@ -28,6 +29,9 @@ add         with a secretariat focal point token: admit authority A, homed on no
 rotate      with a focal point token of A or an admin token of A's home node: new keys,
             signed by the old and the new ones; the old stay to open old notices.
 revoke      with a secretariat focal point token: A can no longer send or be addressed.
+cosign      on a hub whose genesis admits by k of n countries: with a focal point token of
+            an authority of the quorum, sign the open admission proposal ID (listed as
+            pending_admissions by GET /v1/directory); k countries admit the authority.
 forget-key  on a node's data dir, offline: destroy A's retired private keys whose KEM
             key id is KEMKEYID (hex, as in the directory). Notices sealed to that key can
             no longer be opened on this node. The current key cannot be forgotten.
@@ -42,7 +46,7 @@ func init() {
 // runAuthority implements `penhub authority`.
 func runAuthority(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		return usageError(stderr, "authority", "want a subcommand: add, rotate, revoke or forget-key")
+		return usageError(stderr, "authority", "want a subcommand: add, rotate, revoke, cosign or forget-key")
 	}
 	sub := args[0]
 	if sub == "-h" || sub == "--help" || sub == "help" {
@@ -58,6 +62,7 @@ func runAuthority(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	reason := fs.String("reason", "", "")
 	dataDir := fs.String("data-dir", "", "")
 	key := fs.String("key", "", "")
+	proposal := fs.String("proposal", "", "")
 	asJSON := fs.Bool("json", false, "")
 	rest, code, ok := parseCommand(fs, "authority", authorityUsage, args[1:], stdout, stderr)
 	if !ok {
@@ -125,8 +130,20 @@ func runAuthority(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		} else {
 			res, err = c.RevokeAuthority(ctx, *id, *reason)
 		}
+	case "cosign":
+		if *api != "" {
+			af.node = *api
+		}
+		if *proposal == "" {
+			return usageError(stderr, "authority", "cosign needs --proposal ID")
+		}
+		c, cerr := af.newClient()
+		if cerr != nil {
+			return clientError(stderr, "authority", cerr)
+		}
+		res, err = c.CosignAdmission(ctx, *proposal)
 	default:
-		return usageError(stderr, "authority", "unknown subcommand %q: want add, rotate, revoke or forget-key", sub)
+		return usageError(stderr, "authority", "unknown subcommand %q: want add, rotate, revoke, cosign or forget-key", sub)
 	}
 	if err != nil {
 		return fail(stderr, "authority "+sub, err)
@@ -139,7 +156,17 @@ func runAuthority(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	switch sub {
 	case "add":
-		fmt.Fprintf(stdout, "admitted %s (fingerprint %s) at log index %d\n", *id, fp, res.Index)
+		if res.Pending {
+			fmt.Fprintf(stdout, "proposed the admission of %s (fingerprint %s) at log index %d: %d of %d countries have signed; proposal %s\n", *id, fp, res.Index, res.Signatures, res.Needed, res.ID)
+		} else {
+			fmt.Fprintf(stdout, "admitted %s (fingerprint %s) at log index %d\n", *id, fp, res.Index)
+		}
+	case "cosign":
+		if res.Pending {
+			fmt.Fprintf(stdout, "signed proposal %s at log index %d: %d of %d countries\n", *proposal, res.Index, res.Signatures, res.Needed)
+		} else {
+			fmt.Fprintf(stdout, "signed proposal %s at log index %d: the authority is admitted\n", *proposal, res.Index)
+		}
 	case "rotate":
 		fmt.Fprintf(stdout, "rotated the keys of %s at log index %d\n", *id, res.Index)
 	case "revoke":

@@ -127,6 +127,16 @@ func (c *Client) RotateAuthority(ctx context.Context, id, reason string) (*Direc
 	return &res, nil
 }
 
+// CosignAdmission adds the token's authority's signature (its country) to an
+// open k-of-n admission proposal.
+func (c *Client) CosignAdmission(ctx context.Context, proposal string) (*DirectoryResult, error) {
+	var res DirectoryResult
+	if _, err := c.postJSON(ctx, "/v1/directory/admissions/"+url.PathEscape(proposal)+"/cosign", struct{}{}, false, &res); err != nil {
+		return nil, fmt.Errorf("cosigning admission %q: %w", proposal, err)
+	}
+	return &res, nil
+}
+
 // RevokeAuthority asks the secretariat's node to revoke authority id.
 func (c *Client) RevokeAuthority(ctx context.Context, id, reason string) (*DirectoryResult, error) {
 	req := struct {

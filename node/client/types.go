@@ -112,6 +112,20 @@ type Directory struct {
 	Secretariat string               `json:"secretariat"`
 	Authorities []DirectoryAuthority `json:"authorities"`
 	Nodes       []DirectoryNode      `json:"nodes"`
+	// PendingAdmissions are open k-of-n admission proposals (hubs whose
+	// genesis replaced the secretariat by a quorum of countries).
+	PendingAdmissions []PendingAdmission `json:"pending_admissions"`
+}
+
+// PendingAdmission is an admission waiting for more countries' signatures.
+type PendingAdmission struct {
+	ID        string   `json:"id"` // the proposal id, for CosignAdmission
+	Index     uint64   `json:"index"`
+	Proposer  string   `json:"proposer"`
+	Authority string   `json:"authority"`
+	Node      string   `json:"node"`
+	Countries []string `json:"countries"` // countries that have signed
+	Needed    int      `json:"needed"`
 }
 
 // DirectoryAuthority is one authority of the directory.
@@ -149,6 +163,11 @@ type DirectoryResult struct {
 	ID    string `json:"id"`
 	Index uint64 `json:"index"`
 	Op    string `json:"op"`
+	// For k-of-n admissions: Pending is true while fewer than Needed
+	// countries have signed (Signatures so far).
+	Pending    bool `json:"pending,omitempty"`
+	Signatures int  `json:"signatures,omitempty"`
+	Needed     int  `json:"needed,omitempty"`
 }
 
 // Status answers GET /v1/status (admin).
