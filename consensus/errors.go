@@ -33,6 +33,10 @@ var (
 	// ErrNotMember: a TLS peer's key fingerprint is not that of a node in the directory
 	// (or, before genesis is applied, in the genesis).
 	ErrNotMember = errors.New("consensus: peer is not a directory node")
+
+	// ErrInconsistentStore: Open found the ledger behind this node's own
+	// (live) raft snapshot, which only a replaced or damaged fsm.db explains.
+	ErrInconsistentStore = errors.New("consensus: ledger behind its own snapshot")
 )
 
 // RejectedError is returned by Propose when every node's ledger refused the entry

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -139,8 +138,25 @@ func TestSnapshotInstallNewNonvoter(t *testing.T) {
 	c.directory(lead, ledger.OpAddNode, ledger.AddNodeBody{Node: c.members[i4].record(false)})
 	n4 := c.start(i4)
 	c.waitConverged(30 * time.Second)
-	if st := n4.raft.Stats(); st["last_snapshot_index"] == "0" {
-		t.Fatalf("node4 caught up without a snapshot install: %v", st)
+	// The ledger is restored before raft records the installed snapshot.
+	if !waitFor(10*time.Second, func() bool { return n4.raft.Stats()["last_snapshot_index"] != "0" }) {
+		t.Fatalf("node4 caught up without a snapshot install: %v", n4.raft.Stats())
+	}
+	// The installed snapshot holds data (a live stream of the leader's
+	// ledger), unlike the leader's own O(1) marker snapshots.
+	list, err := n4.snaps.List()
+	if err != nil || len(list) == 0 {
+		t.Fatalf("node4 snapshots: %v %v", list, err)
+	}
+	if live, err := n4.snaps.isLive(list[len(list)-1].ID); err != nil || live {
+		t.Fatalf("node4's installed snapshot is a marker (%v, %v), want data", live, err)
+	}
+	leadList, _ := c.members[lead].node.snaps.List()
+	if len(leadList) == 0 {
+		t.Fatal("leader has no snapshot")
+	}
+	if live, err := c.members[lead].node.snaps.isLive(leadList[0].ID); err != nil || !live {
+		t.Fatalf("leader's own snapshot is not a live marker (%v, %v)", live, err)
 	}
 	if !waitFor(10*time.Second, n4.Ready) {
 		t.Fatal("node4 not ready")
@@ -248,11 +264,12 @@ func TestMembershipFollowsDirectory(t *testing.T) {
 	}
 }
 
-// TestLedgerBehindSnapshotRestored: a ledger older than the node's newest raft snapshot
-// (a crash between saving an installed snapshot and the ledger's Restore) is restored from
-// that snapshot at Open; otherwise raft would resume after the snapshot and the entries in
-// between would be missing for good.
-func TestLedgerBehindSnapshotRestored(t *testing.T) {
+// TestLedgerBehindSnapshot: a node's own snapshots are live markers, so a ledger behind
+// one of them can only be a replaced or damaged fsm.db: Open refuses it with
+// ErrInconsistentStore instead of resuming after the snapshot with a hole in the log. A
+// ledger behind a snapshot installed from the leader (a crash between saving it and the
+// ledger's Restore) is restored from it at Open.
+func TestLedgerBehindSnapshot(t *testing.T) {
 	c := newTestCluster(t, 3, withTune(func(cfg *Config) {
 		cfg.SnapshotThreshold = 16
 		cfg.TrailingLogs = 4
@@ -276,18 +293,9 @@ func TestLedgerBehindSnapshotRestored(t *testing.T) {
 		c.propose(lead, c.notice(fmt.Sprintf("n%d", i), 512))
 	}
 	c.waitSize(46, 20*time.Second)
-	var snapIndex uint64
 	if !waitFor(20*time.Second, func() bool {
-		snaps, err := raft.NewFileSnapshotStore(filepath.Join(c.members[f].dir, raftDir), snapshotRetain, io.Discard)
-		if err != nil {
-			return false
-		}
-		list, err := snaps.List()
-		if err == nil && len(list) > 0 && list[0].Index > 20 {
-			snapIndex = list[0].Index
-			return true
-		}
-		return false
+		list, err := c.members[f].node.snaps.List()
+		return err == nil && len(list) > 0 && list[0].Index > 20
 	}) {
 		t.Fatal("follower took no snapshot")
 	}
@@ -295,9 +303,31 @@ func TestLedgerBehindSnapshotRestored(t *testing.T) {
 	if err := os.WriteFile(fsmPath, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Open(context.Background(), c.config(f)); !errors.Is(err, ErrInconsistentStore) {
+		t.Fatalf("Open with fsm.db behind the node's own snapshot: %v, want ErrInconsistentStore", err)
+	}
+
+	// Moving raft/ and fsm.db aside makes the node a newcomer: it receives the
+	// leader's state as an installed snapshot. Then a crash right after
+	// installing (simulated: fsm.db replaced by an empty one) is repaired at Open.
+	if err := os.RemoveAll(filepath.Join(c.members[f].dir, raftDir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(fsmPath); err != nil {
+		t.Fatal(err)
+	}
 	n := c.start(f)
-	if got := n.Ledger().AppliedRaftIndex(); got < snapIndex {
-		t.Fatalf("ledger at raft index %d after Open, want ≥ %d (restored from the snapshot)", got, snapIndex)
+	if !waitFor(20*time.Second, func() bool { return n.raft.Stats()["last_snapshot_index"] != "0" }) {
+		t.Fatal("the emptied follower got no snapshot")
+	}
+	installed := n.Ledger().AppliedRaftIndex()
+	c.stop(f)
+	if err := os.Remove(fsmPath); err != nil {
+		t.Fatal(err)
+	}
+	n = c.start(f)
+	if got := n.Ledger().AppliedRaftIndex(); got < installed || got == 0 {
+		t.Fatalf("ledger at raft index %d after Open, want ≥ %d (restored from the installed snapshot)", got, installed)
 	}
 	c.propose(f, c.notice("after", 512))
 	c.checkIdentical()

@@ -58,6 +58,7 @@ type Node struct {
 	fsm    *fsm
 	raft   *raft.Raft
 	logs   *raftboltdb.BoltStore
+	snaps  *liveSnapshots // raft's snapshot store (snapshots.go)
 	cache  raft.LogStore
 	trans  *raft.NetworkTransport
 	mux    *mux
@@ -168,10 +169,12 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.cache = cache
 	hl := newHCLog(n.log, "raft")
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.DataDir, raftDir), snapshotRetain, hl.Named("snapshots"))
+	files, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.DataDir, raftDir), snapshotRetain, hl.Named("snapshots"))
 	if err != nil {
 		return fail(fmt.Errorf("opening raft snapshot store: %w", err))
 	}
+	snaps := &liveSnapshots{FileSnapshotStore: files, ledger: l}
+	n.snaps = snaps
 
 	if err := n.restoreIfBehind(snaps); err != nil {
 		return fail(err)
@@ -256,15 +259,25 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 // restoreIfBehind restores the ledger from the newest raft snapshot when the ledger has
 // applied less than that snapshot covers. raft is started with NoSnapshotRestoreOnStart,
 // so it resumes after the snapshot's index and would never replay what lies below it; the
-// ledger can only be behind a snapshot after a crash between an installed snapshot being
-// saved and the ledger's Restore finishing.
-func (n *Node) restoreIfBehind(snaps raft.SnapshotStore) error {
+// ledger can only be behind an installed snapshot (real data, sent by a leader) after a
+// crash between the snapshot being saved and the ledger's Restore finishing. A ledger
+// behind one of this node's own live snapshots means fsm.db was replaced or damaged:
+// Open refuses to start rather than serve a log with a hole.
+func (n *Node) restoreIfBehind(snaps *liveSnapshots) error {
 	list, err := snaps.List()
 	if err != nil {
 		return fmt.Errorf("listing raft snapshots: %w", err)
 	}
 	if len(list) == 0 || list[0].Index <= n.ledger.AppliedRaftIndex() {
 		return nil
+	}
+	live, err := snaps.isLive(list[0].ID)
+	if err != nil {
+		return fmt.Errorf("reading raft snapshot %s: %w", list[0].ID, err)
+	}
+	if live {
+		return fmt.Errorf("%w: the ledger (fsm.db) has applied raft index %d but this node's own snapshot covers %d: the file was replaced or damaged; move raft/ and fsm.db aside and restart to receive a copy from the hub",
+			ErrInconsistentStore, n.ledger.AppliedRaftIndex(), list[0].Index)
 	}
 	meta, rc, err := snaps.Open(list[0].ID)
 	if err != nil {
