@@ -110,7 +110,7 @@ func (c *Config) Validate() error {
 		return errors.New("api_cert and api_key: set both or neither")
 	}
 	if c.APICert == "" && !c.InsecureHTTP && !isLoopback(c.API) {
-		return fmt.Errorf("api: refusing plain HTTP on non-loopback address %q (set api_cert/api_key, or insecure_http: true)", c.API)
+		return fmt.Errorf("api: refusing plain HTTP on non-loopback address %q (set api_cert/api_key, or insecure_http: true, or run with --insecure-http)", c.API)
 	}
 	if c.RatePerSecond < 0 || c.RateBurst < 0 || c.MaxBodyBytes < 0 || c.RequestTimeout < 0 {
 		return errors.New("rate_per_second, rate_burst, max_body_bytes, request_timeout: must not be negative (0 = default)")
@@ -146,7 +146,11 @@ func isLoopback(hostport string) bool {
 }
 
 // LoadConfig reads DataDir/penhub.yaml strictly (unknown fields are errors).
-func LoadConfig(dataDir string) (*Config, error) {
+func LoadConfig(dataDir string) (*Config, error) { return LoadConfigWith(dataDir, nil) }
+
+// LoadConfigWith is LoadConfig with command-line overrides: adjust (if not
+// nil) changes the decoded file before it is validated.
+func LoadConfigWith(dataDir string, adjust func(*Config)) (*Config, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("resolving data dir %q: %w", dataDir, err)
@@ -162,6 +166,9 @@ func LoadConfig(dataDir string) (*Config, error) {
 		return nil, fmt.Errorf("parsing %s: %w", filepath.Join(abs, ConfigFile), err)
 	}
 	cfg.DataDir = abs
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid %s: %w", ConfigFile, err)
 	}

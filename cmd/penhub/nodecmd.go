@@ -18,14 +18,15 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "the node's data directory (created by penhub init or penhub dev)")
+	insecure := fs.Bool("insecure-http", false, "serve the API over plain HTTP even on a non-loopback address (SPEC §6.7; default: refuse)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *dataDir == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: penhub node --data-dir DIR")
+		fmt.Fprintln(stderr, "usage: penhub node --data-dir DIR [--insecure-http]")
 		return 2
 	}
-	cfg, err := node.LoadConfig(*dataDir)
+	cfg, err := node.LoadConfigWith(*dataDir, func(c *node.Config) { c.InsecureHTTP = c.InsecureHTTP || *insecure })
 	if err != nil {
 		return fail(stderr, "loading node config", err)
 	}
