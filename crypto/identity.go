@@ -212,36 +212,17 @@ func ReadIdentityFile(path string) (*Identity, error) {
 // fsyncs it, hard-links it to path (failing with fs.ErrExist if path
 // exists), removes the temporary name and fsyncs the directory.
 func writeFileNoClobber(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmpName, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return writeFileVia(path, data, perm, os.Link)
 }
 
 // writeFileAtomic is writeFileNoClobber but replaces an existing file.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileVia(path, data, perm, os.Rename)
+}
+
+// writeFileVia writes data to a synced temporary file next to path, puts it
+// in place with place(tmp, path) (a link or a rename), and syncs the directory.
+func writeFileVia(path string, data []byte, perm os.FileMode, place func(oldpath, newpath string) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
@@ -264,7 +245,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmpName, path); err != nil {
+	if err := place(tmpName, path); err != nil {
 		return err
 	}
 	return syncDir(dir)
