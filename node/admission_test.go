@@ -1,102 +1,23 @@
 package node
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/penhub/penhub/consensus/ledger"
 	"github.com/penhub/penhub/crypto"
-	"github.com/penhub/penhub/node/tokens"
 )
 
 // newQuorumHub starts a one-node hub whose genesis admits by 2 countries of
 // DE, NL, FR (the secretariat INT-INCB may still admit alone).
 func newQuorumHub(t *testing.T) *reviewHub {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a one-node hub")
-	}
-	dir := t.TempDir()
-	ca, err := crypto.NewCA("quorum hub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, raft := freeLoopback(t), freeLoopback(t)
-	nodeKey, err := crypto.GenerateIdentity(rand.Reader, "node1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.Issue("node1", IPsOf(raft))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := NodeRecordFor("node1", "http://"+api, raft, true, nodeKey, cert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := GenesisPlan{HubName: "quorum hub", Secretariat: "INT-INCB", Admission: ledger.Admission{K: 2, Of: []string{"DE", "NL", "FR"}},
-		CopyTo: []string{"INT-INCB"}, CheckpointInterval: 100, HomeNode: map[string]string{}, Nodes: []ledger.NodeRecord{rec}, Created: time.Now()}
-	ids := []string{"INT-INCB", "DE", "NL", "FR", "IN"}
-	for _, a := range ids {
-		ident, err := crypto.GenerateIdentity(rand.Reader, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan.Authorities = append(plan.Authorities, ident)
-		plan.HomeNode[a] = "node1"
-	}
-	genesis, hub, err := BuildGenesis(rand.Reader, plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.API, cfg.Raft, cfg.RaftAdvertise = "node1", dir, api, raft, raft
-	cfg.Bootstrap, cfg.HubID, cfg.Authorities = true, HubIDHex(hub), ids
-	if err := WriteDataDir(Provision{Config: cfg, NodeKey: nodeKey, CACert: ca.CertPEM(), Cert: cert, Authorities: plan.Authorities, Genesis: genesis}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := tokens.Open(filepath.Join(dir, TokensFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &reviewHub{t: t, tokens: map[string]string{}}
-	for _, a := range ids {
-		for _, role := range []tokens.Role{tokens.RoleFocalPoint, tokens.RolePartner} {
-			s, _, err := store.Create(a, role, "quorum", 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.tokens[a+"/"+string(role)] = s
-		}
-	}
-	loaded, err := LoadConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	h.n, err = New(ctx, loaded, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.n.wg.Wait(); h.n.closeConsensus() })
-	for !h.n.cons.Ready() {
-		if ctx.Err() != nil {
-			t.Fatal("one-node hub not ready within a minute")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return h
+	return newOneNodeHub(t, "quorum hub", ledger.Admission{K: 2, Of: []string{"DE", "NL", "FR"}}, []string{"INT-INCB", "DE", "NL", "FR", "IN"})
 }
 
 type admissionAnswer struct {

@@ -243,11 +243,20 @@ func freeLoopback(t *testing.T) string {
 
 func newReviewHub(t *testing.T) *reviewHub {
 	t.Helper()
+	return newOneNodeHub(t, "review hub", ledger.Admission{}, []string{"INT-INCB", "DE", "NL", "IN"})
+}
+
+// newOneNodeHub starts a one-node hub (real Raft over TLS on loopback, bbolt
+// files in a temp dir) hosting the authorities ids, the first being the
+// secretariat, with focal point, partner and auditor tokens for each
+// ("DE/focal_point") and an admin token ("/admin").
+func newOneNodeHub(t *testing.T, name string, admission ledger.Admission, ids []string) *reviewHub {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a one-node hub")
 	}
 	dir := t.TempDir()
-	ca, err := crypto.NewCA("review hub")
+	ca, err := crypto.NewCA(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,9 +273,8 @@ func newReviewHub(t *testing.T) *reviewHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := GenesisPlan{HubName: "review hub", Secretariat: "INT-INCB", CopyTo: []string{"INT-INCB"}, CheckpointInterval: 100,
+	plan := GenesisPlan{HubName: name, Secretariat: ids[0], Admission: admission, CopyTo: []string{ids[0]}, CheckpointInterval: 100,
 		HomeNode: map[string]string{}, Nodes: []ledger.NodeRecord{rec}, Created: time.Now()}
-	ids := []string{"INT-INCB", "DE", "NL", "IN"}
 	for _, a := range ids {
 		ident, err := crypto.GenerateIdentity(rand.Reader, a)
 		if err != nil {
