@@ -197,7 +197,7 @@ func WriteConfig(cfg *Config) error {
 	text := fmt.Sprintf(configTemplate, q(cfg.NodeID), q(cfg.API), q(cfg.Raft), q(cfg.RaftAdvertise),
 		cfg.Bootstrap, q(cfg.HubID), authorities, trusted, q(cfg.APICert), q(cfg.APIKey), cfg.InsecureHTTP,
 		cfg.RatePerSecond, cfg.RateBurst, cfg.MaxBodyBytes, cfg.RequestTimeout, q(cfg.LogLevel))
-	return writeFileAtomic(filepath.Join(cfg.DataDir, ConfigFile), []byte(text), 0o600)
+	return WriteFileAtomic(filepath.Join(cfg.DataDir, ConfigFile), []byte(text), 0o600)
 }
 
 func q(s string) string { return fmt.Sprintf("%q", s) }
@@ -247,8 +247,9 @@ request_timeout: %s
 log_level: %s
 `
 
-// writeFileAtomic writes data to path via a synced temporary file and a rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// WriteFileAtomic writes data to path via a synced temporary file and a rename:
+// a reader sees the old file or the new one, never a part.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("creating temporary file for %s: %w", path, err)

@@ -113,7 +113,7 @@ func WriteDataDir(p Provision) error {
 		{filepath.Join(dir, GenesisFile), p.Genesis, 0o644},
 	}
 	for _, f := range files {
-		if err := writeFileAtomic(f.name, f.data, f.mode); err != nil {
+		if err := WriteFileAtomic(f.name, f.data, f.mode); err != nil {
 			return err
 		}
 	}

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strings"
-	"time"
 )
 
 func init() {
@@ -20,45 +16,30 @@ func init() {
 func runAdmitNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("admit-node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	nodeURL := fs.String("node", os.Getenv("PENHUB_NODE"), "API URL of the secretariat's node (default $PENHUB_NODE)")
-	token := fs.String("token", os.Getenv("PENHUB_TOKEN"), "secretariat focal point token (default $PENHUB_TOKEN)")
+	var af apiFlags
+	af.register(fs)
 	request := fs.String("request", "", "the node-request.json written by penhub init --join")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *request == "" || *nodeURL == "" || *token == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: penhub admit-node --request FILE [--node URL] [--token T]")
-		return 2
+	if *request == "" || fs.NArg() > 0 {
+		return usageError(stderr, "admit-node", "want --request FILE (and --node URL, a secretariat token)")
 	}
 	raw, err := os.ReadFile(*request)
 	if err != nil {
 		return fail(stderr, "reading node request", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*nodeURL, "/")+"/v1/directory/nodes", bytes.NewReader(raw))
+	if !json.Valid(raw) {
+		return fail(stderr, "reading node request", fmt.Errorf("%s is not JSON", *request))
+	}
+	c, err := af.newClient()
 	if err != nil {
-		return fail(stderr, "admitting node", err)
+		return clientError(stderr, "admit-node", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+*token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	res, err := c.AdmitNode(ctx, raw)
 	if err != nil {
-		return fail(stderr, "admitting node", err)
+		return fail(stderr, "admit-node", err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusCreated {
-		var e struct {
-			Error struct {
-				Code, Message string
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(body, &e)
-		return fail(stderr, "admitting node", fmt.Errorf("%s: %s", e.Error.Code, e.Error.Message))
-	}
-	var out struct {
-		Index uint64 `json:"index"`
-	}
-	_ = json.Unmarshal(body, &out)
-	fmt.Fprintf(stdout, "node admitted at log index %d; it joins Raft as a non-voter and catches up\n", out.Index)
+	fmt.Fprintf(stdout, "node admitted at log index %d; it joins Raft as a non-voter and catches up\n", res.Index)
 	return 0
 }

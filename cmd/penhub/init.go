@@ -5,12 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"github.com/penhub/penhub/consensus/ledger"
 	"github.com/penhub/penhub/crypto"
 	"github.com/penhub/penhub/node"
+	"github.com/penhub/penhub/node/client"
 	"github.com/penhub/penhub/schema"
 )
 
@@ -111,14 +109,19 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "building genesis", err)
 		}
 	} else {
-		if genesis, err = fetchGenesis(ctx, *join, *token); err != nil {
+		if *token == "" {
+			fmt.Fprintln(stderr, "penhub: init: --join needs a token of the hub: pass --token or set PENHUB_TOKEN")
+			return 2
+		}
+		hubClient := client.New(*join, *token)
+		if genesis, err = hubClient.Genesis(ctx); err != nil {
 			return fail(stderr, "fetching the hub's genesis entry", err)
 		}
 		hub = sha256.Sum256(genesis)
 		if want := strings.ToLower(*hubID); hex.EncodeToString(hub[:]) != want {
 			return fail(stderr, "joining", fmt.Errorf("%s serves hub %x, not %s", *join, hub, want))
 		}
-		if trusted, err = fetchNodeFingerprints(ctx, *join, *token); err != nil {
+		if trusted, err = fetchNodeFingerprints(ctx, hubClient); err != nil {
 			return fail(stderr, "fetching the hub's directory", err)
 		}
 	}
@@ -187,29 +190,13 @@ func loadOrCreateCA(dir string, bootstrap bool, dataDir string) (*crypto.CA, err
 	return ca, nil
 }
 
-// fetchGenesis downloads the genesis entry from a node of the hub.
-func fetchGenesis(ctx context.Context, base, token string) ([]byte, error) {
-	var out struct {
-		Entry []byte `json:"entry"`
-	}
-	if err := getHubJSON(ctx, base, token, "/v1/log/genesis", &out); err != nil {
-		return nil, err
-	}
-	return out.Entry, nil
-}
-
 // fetchNodeFingerprints returns the TLS fingerprints of the hub's current
 // nodes, which the joining node trusts until its own directory catches up.
 // (They are checked again against the directory once it has applied it; the
 // hub CA must have signed them either way.)
-func fetchNodeFingerprints(ctx context.Context, base, token string) ([]string, error) {
-	var dir struct {
-		Nodes []struct {
-			TLSFingerprint string `json:"tls_fingerprint"`
-			Removed        bool   `json:"removed"`
-		} `json:"nodes"`
-	}
-	if err := getHubJSON(ctx, base, token, "/v1/directory", &dir); err != nil {
+func fetchNodeFingerprints(ctx context.Context, c *client.Client) ([]string, error) {
+	dir, err := c.Directory(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var out []string
@@ -219,29 +206,4 @@ func fetchNodeFingerprints(ctx context.Context, base, token string) ([]string, e
 		}
 	}
 	return out, nil
-}
-
-// getHubJSON GETs path from a node of the hub with a token and decodes the JSON answer.
-func getHubJSON(ctx context.Context, base, token, path string, out any) error {
-	if token == "" {
-		return errors.New("no token: pass --token or set PENHUB_TOKEN")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("%s%s answered %d: %s", base, path, resp.StatusCode, strings.TrimSpace(string(body)))
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
-		return fmt.Errorf("decoding %s: %w", path, err)
-	}
-	return nil
 }

@@ -137,6 +137,28 @@ func (c *Client) CosignAdmission(ctx context.Context, proposal string) (*Directo
 	return &res, nil
 }
 
+// AdmitNode asks the secretariat's node to add a node to the directory;
+// record is the node-request.json `penhub init --join` wrote.
+func (c *Client) AdmitNode(ctx context.Context, record json.RawMessage) (*DirectoryResult, error) {
+	var res DirectoryResult
+	if _, err := c.postJSON(ctx, "/v1/directory/nodes", record, false, &res); err != nil {
+		return nil, fmt.Errorf("admitting node: %w", err)
+	}
+	return &res, nil
+}
+
+// Genesis returns the hub's genesis entry (any token); a joining node checks
+// its SHA-256 against the hub id it was given.
+func (c *Client) Genesis(ctx context.Context) ([]byte, error) {
+	var out struct {
+		Entry []byte `json:"entry"`
+	}
+	if err := c.getJSON(ctx, "/v1/log/genesis", nil, &out); err != nil {
+		return nil, fmt.Errorf("fetching the genesis entry: %w", err)
+	}
+	return out.Entry, nil
+}
+
 // RevokeAuthority asks the secretariat's node to revoke authority id.
 func (c *Client) RevokeAuthority(ctx context.Context, id, reason string) (*DirectoryResult, error) {
 	req := struct {
